@@ -1,0 +1,76 @@
+# Deuropener. `make run` starts the assistant; `make test` runs every test.
+# Both set up what is missing first: two virtual environments (outside the clone, keyed by
+# a hash of their lock file) and a trained model (retrained only when the training data changed).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV_ROOT ?= $(HOME)/.cache/deuropener/venvs
+export DEUROPENER_VENV_ROOT := $(VENV_ROOT)
+env_hash = $(shell sha256sum < $(1) | cut -c1-12)
+RASA_ENV := $(VENV_ROOT)/rasa-$(call env_hash,requirements/rasa.lock)
+APP_ENV := $(VENV_ROOT)/app-$(call env_hash,requirements/app.lock)
+RASA := $(RASA_ENV)/bin/rasa
+PY := $(APP_ENV)/bin/python
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONPATH := $(CURDIR)
+export RASA_BIN := $(RASA)
+
+MODEL := models/deuropener.tar.gz
+TRAINING_DATA := config.yml $(wildcard domain/*.yml nlu/*.yml stories/*.yml)
+
+.PHONY: help setup run chat test validate lint unit conversation-tests nlu-report clean
+
+help:
+	@echo "make run         start the assistant (Rasa, actions, Telegram bot if TELEGRAM_BOT_TOKEN is set)"
+	@echo "make chat        talk to the running assistant in this terminal"
+	@echo "make test        validate the data, train, and run every test"
+	@echo "make nlu-report  cross-validate the NLU model, write results/nlu-report.md"
+
+setup: $(RASA_ENV)/.complete $(APP_ENV)/.complete
+
+$(RASA_ENV)/.complete: requirements/rasa.lock scripts/ensure_venv.sh
+	scripts/ensure_venv.sh rasa requirements/rasa.lock --no-deps >/dev/null
+
+$(APP_ENV)/.complete: requirements/app.lock scripts/ensure_venv.sh
+	scripts/ensure_venv.sh app requirements/app.lock --no-deps >/dev/null
+
+$(MODEL): $(TRAINING_DATA) $(RASA_ENV)/.complete
+	@echo "==> training the model (about 2 minutes; progress bars below)"
+	@start=$$(date +%s); \
+	$(RASA) train --data nlu stories --domain domain --config config.yml \
+		--out models --fixed-model-name deuropener; \
+	echo "==> trained in $$(( $$(date +%s) - start )) s"
+
+run: setup $(MODEL)
+	$(PY) -m bot run
+
+chat: $(APP_ENV)/.complete
+	$(PY) -m bot chat
+
+validate: $(RASA_ENV)/.complete
+	$(RASA) data validate --data nlu stories --domain domain --config config.yml
+
+lint: $(APP_ENV)/.complete
+	$(APP_ENV)/bin/ruff check .
+	$(APP_ENV)/bin/ruff format --check .
+
+unit: setup $(MODEL)
+	$(PY) -m pytest
+
+conversation-tests: $(MODEL)
+	$(RASA) test core --model $(MODEL) --stories tests/conversations \
+		--fail-on-prediction-errors --out results/tmp/conversation-tests
+
+test: setup validate lint $(MODEL) unit conversation-tests
+	@echo "==> all tests passed"
+
+nlu-report: setup
+	$(RASA) test nlu --nlu nlu --config config.yml --domain domain --cross-validation --folds 5 \
+		--out results/tmp/nlu-cv
+	$(PY) scripts/nlu_report.py results/tmp/nlu-cv results/nlu-report.md
+
+clean:
+	rm -rf models results/tmp .rasa

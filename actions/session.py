@@ -1,0 +1,63 @@
+"""Session start, stop and fallback: the conversation's safety rails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import (
+    ActionExecuted,
+    ActiveLoop,
+    AllSlotsReset,
+    EventType,
+    SessionStarted,
+    UserUtteranceReverted,
+)
+from rasa_sdk.executor import CollectingDispatcher
+
+
+class ActionSessionStart(Action):
+    """Start each conversation with the short note that the assistant coaches, not decides."""
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_coach_note")
+        return [SessionStarted(), ActionExecuted("action_listen")]
+
+
+class ActionStop(Action):
+    """Stop whatever is going on, forget its half-gathered answers, and offer the menu."""
+
+    def name(self) -> str:
+        return "action_stop"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_stopped")
+        dispatcher.utter_message(response="utter_menu")
+        events: list[EventType] = [AllSlotsReset()]
+        if tracker.active_loop_name:
+            events.insert(0, ActiveLoop(None))
+        return events
+
+
+class ActionDefaultFallback(Action):
+    """Low confidence or an unforeseen turn: a friendly Dutch answer and the menu.
+
+    The turn is reverted so it doesn't steer what comes next.
+    """
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_ask_rephrase")
+        dispatcher.utter_message(response="utter_menu")
+        return [UserUtteranceReverted()]

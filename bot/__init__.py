@@ -1,0 +1,1 @@
+"""Deuropener's delivery: the Telegram bot, the local chat and the launcher."""

@@ -1,0 +1,34 @@
+"""python -m bot run | chat | telegram"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+USAGE = "usage: python -m bot {run|chat|telegram}"
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else ""
+    if command == "run":
+        from bot import launcher
+
+        return launcher.main()
+    if command == "chat":
+        from bot import chat
+
+        return asyncio.run(chat.chat())
+    if command == "telegram":
+        from bot import telegram_app
+        from bot.settings import Settings
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+        telegram_app.run_polling(Settings.from_env())
+        return 0
+    print(USAGE, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,161 @@
+"""`make run`: start the Rasa server, the action server and (with a token) the Telegram bot.
+
+Runs until stopped; Ctrl-C or SIGTERM stops every process it started. Needs no terminal:
+children get no stdin, and nothing here reads from it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+
+from bot.settings import ROOT, Settings
+
+log = logging.getLogger("deuropener")
+
+MODEL = ROOT / "models" / "deuropener.tar.gz"
+
+
+@dataclass
+class Service:
+    name: str
+    args: list[str]
+    health_url: str | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, env: dict[str, str]) -> None:
+        log.info("starting %s", self.name)
+        self.process = subprocess.Popen(
+            self.args, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.alive():
+            assert self.process is not None
+            os.killpg(self.process.pid, signal.SIGTERM)
+
+    def wait_stopped(self, timeout: float) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def _is_up(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def services(settings: Settings) -> list[Service]:
+    rasa_bin = os.environ.get("RASA_BIN", "rasa")
+    rasa_port = settings.rasa_url.rsplit(":", 1)[-1].rstrip("/")
+    action_port = os.environ.get("ACTION_SERVER_PORT", "5055")
+    found = [
+        Service(
+            "action server",
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", action_port],
+            f"http://127.0.0.1:{action_port}/health",
+        ),
+        Service(
+            "Rasa server",
+            [
+                rasa_bin,
+                "run",
+                "--model",
+                str(MODEL),
+                "--port",
+                rasa_port,
+                "--interface",
+                os.environ.get("RASA_INTERFACE", "127.0.0.1"),
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
+            ],
+            f"{settings.rasa_url}/",
+        ),
+    ]
+    if settings.telegram_token:
+        found.append(Service("Telegram bot", [sys.executable, "-m", "bot", "telegram"]))
+    return found
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    if not MODEL.exists():
+        log.error("no trained model at %s: run `make run` (it trains first)", MODEL)
+        return 1
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        log.info("received %s: stopping", signal.Signals(signum).name)
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    running = services(settings)
+    for service in running:
+        service.start(env)
+
+    pending = [s for s in running if s.health_url]
+    started = time.monotonic()
+    exit_code = 0
+    while not stopping:
+        for service in list(pending):
+            if service.health_url and _is_up(service.health_url):
+                log.info("%s is up (%.0f s)", service.name, time.monotonic() - started)
+                pending.remove(service)
+                if not pending:
+                    _announce(settings)
+        dead = [s for s in running if not s.alive()]
+        if dead:
+            log.error("%s stopped unexpectedly: stopping everything", dead[0].name)
+            exit_code = 1
+            break
+        time.sleep(0.5)
+
+    for service in running:
+        service.stop()
+    for service in running:
+        service.wait_stopped(timeout=15)
+    log.info("all stopped")
+    return exit_code
+
+
+def _announce(settings: Settings) -> None:
+    log.info("Deuropener is running. Rasa REST channel: %s/webhooks/rest/webhook", settings.rasa_url)
+    if settings.telegram_token:
+        log.info("The Telegram bot is polling for messages.")
+    else:
+        log.info(
+            "No TELEGRAM_BOT_TOKEN set, so the Telegram bot is not started. "
+            "Talk to the assistant locally with `make chat` (in another terminal)."
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Channel-neutral replies: what Rasa answered, ready for Telegram or the terminal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str = ""
+    buttons: tuple[Button, ...] = field(default_factory=tuple)
+    image: str | None = None
+
+    @classmethod
+    def from_rasa(cls, message: dict[str, Any]) -> Reply:
+        """Build a reply from one message of Rasa's REST channel answer."""
+        buttons = tuple(
+            Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
+            for b in message.get("buttons") or []
+        )
+        return cls(text=message.get("text") or "", buttons=buttons, image=message.get("image"))
+
+
+MENU_PAYLOAD = "/ask_capabilities"
+MENU_BUTTON = Button("Menu", MENU_PAYLOAD)

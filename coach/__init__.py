@@ -1,0 +1,1 @@
+"""Deuropener's domain logic: plain Python, no Rasa or Telegram imports."""
