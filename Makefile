@@ -61,7 +61,7 @@ unit: setup $(MODEL)
 	$(PY) -m pytest
 
 conversation-tests: $(MODEL)
-	$(RASA) test core --model $(MODEL) --stories tests/conversations \
+	$(RASA) test core --e2e --model $(MODEL) --stories tests/conversations \
 		--fail-on-prediction-errors --out results/tmp/conversation-tests
 
 test: setup validate lint $(MODEL) unit conversation-tests

@@ -61,10 +61,14 @@ def _is_up(url: str) -> bool:
         return False
 
 
+def _action_port() -> str:
+    return os.environ.get("ACTION_SERVER_PORT", "5055")
+
+
 def services(settings: Settings) -> list[Service]:
     rasa_bin = os.environ.get("RASA_BIN", "rasa")
     rasa_port = settings.rasa_url.rsplit(":", 1)[-1].rstrip("/")
-    action_port = os.environ.get("ACTION_SERVER_PORT", "5055")
+    action_port = _action_port()
     found = [
         Service(
             "action server",
@@ -106,6 +110,8 @@ def main() -> int:
         "PYTHONPATH": str(ROOT),
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{_action_port()}/webhook",
+        "RASA_TRACKER_DB": str(settings.data_dir / "rasa_tracker.db"),
     }
     stopping = False
 
