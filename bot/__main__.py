@@ -1,4 +1,4 @@
-"""python -m bot run | chat | telegram"""
+"""python -m bot run | chat | telegram | admin ..."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 
-USAGE = "usage: python -m bot {run|chat|telegram}"
+USAGE = "usage: python -m bot {run|chat|telegram|admin} ...   (admin: python -m bot admin --help)"
 
 
 def main(argv: list[str]) -> int:
@@ -24,8 +24,13 @@ def main(argv: list[str]) -> int:
         from bot.settings import Settings
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-        telegram_app.run_polling(Settings.from_env())
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Bot API call otherwise
+        telegram_app.run(Settings.from_env())
         return 0
+    if command == "admin":
+        from bot import admin
+
+        return admin.main(argv[1:])
     print(USAGE, file=sys.stderr)
     return 2
 

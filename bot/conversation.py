@@ -1,52 +1,372 @@
 """The one path every message takes, whatever the channel (Telegram or the local chat).
 
-check the input -> pseudonymous sender -> Rasa -> replies; a turn record for each message.
+`receive`  access check, scrubbing, storing — before the channel acknowledges the message;
+`drain`    answering the user's stored messages in order (by Rasa or by the bot itself) and
+           delivering the answers through the channel's `Outlet`;
+`recover`  the retry job: messages left from a crash, pending while Rasa was away, unsent.
+
+Rasa away (down, or slower than `patience`): the worker hears so at once, the message stays
+pending and is answered when Rasa is back — or, after `pending_max_age`, the worker is told it
+was not processed. Nothing is dropped silently.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
 
-from bot.rasa_client import RasaClient, RasaUnavailable
-from bot.replies import MENU_BUTTON, Reply
-from bot.store import TurnStore
+from bot import access, texts, transcript
+from bot.db import Database
+from bot.flows import flow_of
+from bot.inbound import COMMANDS, Inbound, Kind, Local, local_button
+from bot.models import Message, Status, User
+from bot.rasa_client import RasaClient, RasaUnavailable, RasaUnreachable
+from bot.rasa_tracker import RasaTrackerStore
+from bot.replies import MENU_BUTTON, Button, Reply
+from bot.settings import Settings
 from coach import input_check
+from coach.scrubber import Scrubbed, scrub
 
 log = logging.getLogger(__name__)
 
-UNAVAILABLE = (
-    "Ik ben even niet bereikbaar. Probeer het over een paar minuten opnieuw; "
-    "je bericht is niet verloren, je kunt het gewoon nog eens sturen."
-)
-EMPTY_RASA_ANSWER = "Daar heb ik even geen antwoord op. Kies iets uit het menu of stel je vraag anders."
+KNOWN_NAMES_PER_USER = 50
+KNOWN_NAMES_USERS = 10_000
+
+
+class DeliveryFailed(Exception):
+    """The channel could not deliver a message; `permanent` if retrying can't help."""
+
+    def __init__(self, reason: str, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
+
+class Outlet(Protocol):
+    """How a channel shows answers to a user. Raises DeliveryFailed."""
+
+    async def send(self, user: User, reply: Reply) -> None: ...
+
+    async def send_export(self, user: User, data: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What `receive` decided about one incoming message."""
+
+    user: User | None = None  # the registered sender; None for a stranger
+    notice: str | None = None  # for a stranger: what to tell them (nothing is stored)
+
+
+def for_rasa(message: Message) -> bool:
+    return message.payload is None or message.payload.startswith("/")
 
 
 class Conversation:
-    def __init__(self, rasa: RasaClient, store: TurnStore, channel: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        rasa: RasaClient,
+        pseudonyms: access.Pseudonyms,
+        channel: str,
+        *,
+        patience: float = 10.0,
+        pending_max_age: timedelta = timedelta(hours=1),
+        tracker_store: RasaTrackerStore | None = None,
+        scrubber: Callable[..., Scrubbed] = scrub,
+    ) -> None:
+        self._db = db
         self._rasa = rasa
-        self._store = store
+        self._pseudonyms = pseudonyms
         self._channel = channel
+        self._patience = patience
+        self._pending_max_age = pending_max_age
+        self._tracker_store = tracker_store
+        self._scrub = scrubber
+        # One lock per user: their messages are answered one at a time, in order.
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Names a worker used, to recognise them again; kept in memory only, never stored.
+        self._names: OrderedDict[int, list[str]] = OrderedDict()
 
-    async def handle(self, user_key: str, text: str | None) -> list[Reply]:
-        """Answer one message from the user known to this channel as `user_key`."""
-        sender = self._store.pseudonym(self._channel, user_key)
-        problem = input_check.check(text)
+    # --- receiving ------------------------------------------------------------------------
+
+    def receive(
+        self,
+        user_key: str,
+        inbound: Inbound,
+        *,
+        chat_id: int | None = None,
+        update_id: int | None = None,
+        register_local: bool = False,
+    ) -> Ticket:
+        """Check access and store the message (scrubbed). Synchronous: runs before the ack."""
+        pseudonym = self._pseudonyms.of(self._channel, user_key)
+        with self._db.session() as session:
+            if register_local:
+                user = access.local_user(session, pseudonym)
+            else:
+                user = access.find_user(session, pseudonym)
+            if inbound.start_code:
+                if user is None:
+                    user = access.redeem(
+                        session,
+                        inbound.start_code,
+                        pseudonym=pseudonym,
+                        channel=self._channel,
+                        chat_id=chat_id,
+                    )
+                    if user is None:
+                        access.count_stranger(session, pseudonym)
+                        return Ticket(notice=texts.CODE_NOT_VALID)
+                    welcome = texts.welcome(user.role, user.team.name)
+                else:
+                    welcome = texts.ALREADY_REGISTERED
+                transcript.queue(session, user.id, [Reply(welcome)], flow="access")
+            if user is None:
+                seen = access.count_stranger(session, pseudonym)
+                asked = inbound.kind is Kind.COMMAND and inbound.text == "/start"
+                return Ticket(notice=texts.NOT_INVITED if seen == 1 or asked else None)
+            if chat_id is not None and user.chat_id != chat_id:
+                user.chat_id = chat_id
+            text = self._scrubbed(user.id, inbound.text) if inbound.kind is Kind.TEXT else inbound.text
+            transcript.receive(session, user, inbound, text, update_id)
+            return Ticket(user=user)
+
+    def _scrubbed(self, user_id: int, text: str | None) -> str | None:
+        if not text:
+            return text
+        names = self._names.pop(user_id, [])
+        result = self._scrub(text, known_names=names)
+        names = [*names, *(n for n in result.names if n not in names)][-KNOWN_NAMES_PER_USER:]
+        self._names[user_id] = names
+        if len(self._names) > KNOWN_NAMES_USERS:
+            self._names.popitem(last=False)
+        return result.text
+
+    # --- answering ------------------------------------------------------------------------
+
+    def _lock(self, user_id: int) -> asyncio.Lock:
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[user_id] = lock
+        return lock
+
+    async def drain(self, user: User, outlet: Outlet, rasa_away: bool = False) -> None:
+        """Answer all of the user's unanswered messages, oldest first, and deliver the answers."""
+        async with self._lock(user.id):
+            if not await self._flush(user, outlet):
+                return
+            last_id, waiting = 0, []
+            while True:
+                with self._db.session() as session:
+                    message = transcript.next_unanswered(session, user.id, last_id)
+                if message is None:
+                    break
+                last_id = message.id
+                if not for_rasa(message):
+                    if not await self._answer_locally(user, message, outlet):
+                        return  # the user is erased
+                elif rasa_away or not await self._answer_with_rasa(user, message, outlet):
+                    rasa_away = True
+                    waiting.append(message)
+            await self._wait_for_rasa(user, waiting, outlet)
+
+    async def _wait_for_rasa(self, user: User, waiting: list[Message], outlet: Outlet) -> None:
+        """Mark messages pending; tell the worker once about those they haven't heard of."""
+        if not waiting:
+            return
+        unheard = [m for m in waiting if not m.notified]
+        with self._db.session() as session:
+            for message in waiting:
+                transcript.set_status(session, message.id, Status.PENDING, notified=True)
+            if unheard:
+                transcript.queue(session, user.id, [Reply(texts.UNAVAILABLE)], reply_to=unheard[-1])
+        await self._flush(user, outlet)
+
+    async def _answer_with_rasa(self, user: User, message: Message, outlet: Outlet) -> bool:
+        """Send one message to Rasa and deliver its answer; False if Rasa is away."""
+        text = message.payload or message.text or ""
+        problem = input_check.check(text) if message.payload is None else None
         if problem is not None:
-            self._store.record(sender, self._channel, "in", problem.value)
-            return self._answer(sender, [Reply(input_check.ANSWERS[problem], (MENU_BUTTON,))], "guard")
+            answer = [Reply(input_check.ANSWERS[problem], (MENU_BUTTON,))]
+            await self._answered(user, message, answer, outlet, flow="guard")
+            return True
 
-        message = (text or "").strip()
-        self._store.record(sender, self._channel, "in", "button" if message.startswith("/") else "text")
+        ref = str(message.id)
+        request = asyncio.ensure_future(self._rasa.send(user.pseudonym, text, ref))
+        done, _ = await asyncio.wait({request}, timeout=self._patience)
+        if not done and not message.notified:  # slow: say so now, answer when it comes
+            with self._db.session() as session:
+                transcript.set_status(session, message.id, Status.PENDING, notified=True)
+                transcript.queue(session, user.id, [Reply(texts.UNAVAILABLE)], reply_to=message)
+            message.notified = True
+            await self._flush(user, outlet)
         try:
-            replies = await self._rasa.send(sender, message)
-        except RasaUnavailable:
-            return self._answer(sender, [Reply(UNAVAILABLE)], "unavailable")
+            replies: list[Reply] | None = await request
+        except RasaUnreachable:
+            return False
+        except RasaUnavailable:  # Rasa may have processed it: its answer is in the tracker
+            replies = await self._rasa.replies_to(user.pseudonym, ref)
+            if replies is None:
+                return False
         if not replies:
-            log.warning("Rasa answered nothing for a %d-character message", len(message))
-            replies = [Reply(EMPTY_RASA_ANSWER, (MENU_BUTTON,))]
-        return self._answer(sender, replies, "assistant")
+            if not await self._rasa.is_up():  # e.g. the action server is down
+                return False
+            log.warning("Rasa answered nothing for message %s", message.id)
+            replies = [Reply(texts.EMPTY_RASA_ANSWER, (MENU_BUTTON,))]
+        if message.notified:
+            replies = [Reply(texts.late_answer(texts.quote(message.text))), *replies]
+        await self._answered(user, message, replies, outlet)
+        await self._label(user, message)
+        return True
 
-    def _answer(self, sender: str, replies: list[Reply], kind: str) -> list[Reply]:
-        for _ in replies:
-            self._store.record(sender, self._channel, "out", kind)
-        return replies
+    async def _label(self, user: User, message: Message) -> None:
+        """Intent, confidence and flow of the turn, from Rasa's tracker (after the user has the answer)."""
+        turn = await self._rasa.turn(user.pseudonym)
+        if turn is None or turn.message_ref != str(message.id):
+            return
+        with self._db.session() as session:
+            transcript.label_turn(session, message.id, turn.intent, turn.confidence, flow_of(turn))
+
+    async def _answered(
+        self, user: User, message: Message, replies: list[Reply], outlet: Outlet, flow: str | None = None
+    ) -> None:
+        with self._db.session() as session:
+            transcript.queue(session, user.id, replies, reply_to=message, flow=flow)
+            transcript.finish(session, message.id, Status.ANSWERED, flow=flow)
+        await self._flush(user, outlet)
+
+    async def _answer_locally(self, user: User, message: Message, outlet: Outlet) -> bool:
+        """The bot's own answers (privacy, export, delete, ...); False once the user is erased."""
+        action = message.payload
+        if action == Local.DELETE_YES:
+            await self.erase(user)
+            try:  # the confirmation can't be stored: there is no one left to store it for
+                await outlet.send(user, Reply(texts.DELETED))
+            except DeliveryFailed as exc:
+                log.warning("Could not confirm the deletion: %s", exc)
+            return False
+        if action == Local.EXPORT:
+            with self._db.session() as session:
+                transcript.finish(session, message.id, Status.ANSWERED, flow="privacy")
+                message.flow = "privacy"
+                transcript.queue_export(session, user.id, message)
+            await self._flush(user, outlet)
+            return True
+        await self._answered(user, message, local_answer(action), outlet, flow=LOCAL_FLOWS.get(action))
+        return True
+
+    async def erase(self, user: User) -> None:
+        """Delete the user from the application database and from Rasa's tracker store."""
+        with self._db.session() as session:
+            stored = session.get(User, user.id)
+            if stored is not None:
+                transcript.erase(session, stored)
+        self._names.pop(user.id, None)
+        if self._tracker_store is not None:
+            self._tracker_store.forget(user.pseudonym)
+
+    async def _flush(self, user: User, outlet: Outlet) -> bool:
+        """Send the user's queued answers in order; False if the channel failed (retried later)."""
+        with self._db.session() as session:
+            queued = transcript.outbox(session, user.id)
+        for message in queued:
+            try:
+                if message.kind == transcript.EXPORT:
+                    with self._db.session() as session:
+                        data = transcript.export(session, session.get(User, user.id) or user)
+                    await outlet.send_export(user, data)
+                else:
+                    await outlet.send(user, transcript.as_reply(message))
+            except DeliveryFailed as exc:
+                log.warning("Could not deliver message %s: %s", message.id, exc)
+                if not exc.permanent:
+                    return False
+                with self._db.session() as session:
+                    transcript.finish(session, message.id, Status.FAILED)
+                continue
+            with self._db.session() as session:
+                transcript.finish(session, message.id, Status.SENT)
+        return True
+
+    # --- the retry job ----------------------------------------------------------------------
+
+    async def recover(self, outlet: Outlet, grace: timedelta = timedelta(seconds=10)) -> None:
+        """Answer what is left: crashed-over, pending and unsent messages older than `grace`."""
+        now = transcript.now()
+        with self._db.session() as session:
+            for message in transcript.expired(session, now - self._pending_max_age):
+                transcript.finish(session, message.id, Status.FAILED)
+                notice = Reply(texts.not_processed(texts.quote(message.text)), (MENU_BUTTON,))
+                transcript.queue(session, message.user_id, [notice], reply_to=message)
+            users = transcript.users_with_work(session, now - grace)
+        if not users:
+            return
+        rasa_up = await self._rasa.is_up()
+        for user in users:
+            if self._lock(user.id).locked():  # being answered right now
+                continue
+            try:
+                await self.drain(user, outlet, rasa_away=not rasa_up)
+            except Exception:
+                log.exception("Retrying the messages of user %s failed", user.id)
+
+
+def open_conversation(settings: Settings, channel: str) -> tuple[Conversation, RasaClient, Database]:
+    """The conversation with its database (migrated) and Rasa client, from the settings."""
+    db = Database(settings.database_url)
+    db.migrate()
+    rasa = RasaClient(
+        settings.rasa_url,
+        timeout=settings.rasa_max_wait,
+        auth_token=settings.rasa_auth_token,
+        action_server_url=settings.action_server_url,
+    )
+    conversation = Conversation(
+        db,
+        rasa,
+        access.Pseudonyms(settings.pseudonym_secret),
+        channel,
+        patience=settings.rasa_timeout,
+        pending_max_age=settings.pending_max_age,
+        tracker_store=RasaTrackerStore(settings.rasa_tracker_db_url)
+        if settings.rasa_tracker_db_url
+        else None,
+    )
+    return conversation, rasa, db
+
+
+# --- the bot's own answers ------------------------------------------------------------------
+
+LOCAL_FLOWS = {
+    Local.PRIVACY: "privacy",
+    Local.DELETE_ASK: "privacy",
+    Local.DELETE_NO: "privacy",
+}
+
+
+def local_answer(action: str | None) -> list[Reply]:
+    """What the bot itself answers to a command, a button of its own, or an unusable message."""
+    if action == Local.PRIVACY:
+        return [Reply(texts.PRIVACY, (MENU_BUTTON,))]
+    if action == Local.DELETE_ASK:
+        buttons = (
+            Button(texts.DELETE_YES, local_button(Local.DELETE_YES)),
+            Button(texts.DELETE_NO, local_button(Local.DELETE_NO)),
+        )
+        return [Reply(texts.DELETE_QUESTION, buttons)]
+    if action == Local.DELETE_NO:
+        return [Reply(texts.NOT_DELETED, (MENU_BUTTON,))]
+    if action == Local.UNKNOWN_COMMAND:
+        return [Reply(texts.unknown_command({name: c.description for name, c in COMMANDS.items()}))]
+    if action == Local.STALE_BUTTON:
+        return [Reply(texts.STALE_BUTTON, (MENU_BUTTON,))]
+    if action == Local.EDITED:
+        return [Reply(texts.EDITED)]
+    return [Reply(texts.ONLY_TEXT)]

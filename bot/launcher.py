@@ -90,6 +90,11 @@ def services(settings: Settings) -> list[Service]:
                 "endpoints.yml",
                 "--credentials",
                 "credentials.yml",
+                # The HTTP API, for the bot to read the tracker (intent, confidence, flow): token-
+                # protected, and like the REST channel on 127.0.0.1 unless RASA_INTERFACE says otherwise.
+                "--enable-api",
+                "--auth-token",
+                settings.rasa_auth_token or "",
             ],
             f"{settings.rasa_url}/",
         ),
@@ -112,6 +117,7 @@ def main() -> int:
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "ACTION_SERVER_URL": f"http://127.0.0.1:{_action_port()}/webhook",
         "RASA_TRACKER_DB": str(settings.data_dir / "rasa_tracker.db"),
+        "RASA_AUTH_TOKEN": settings.rasa_auth_token or "",
     }
     stopping = False
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,32 +16,57 @@ class Settings:
     data_dir: Path
     database_url: str
     rasa_url: str
-    rasa_timeout: float
+    rasa_timeout: float  # after this long the worker hears that the assistant is briefly away
     telegram_token: str | None
     telegram_api_base_url: str | None
     pseudonym_secret: bytes
+    rasa_auth_token: str | None = None  # for Rasa's HTTP API (the tracker: intent, confidence, flow)
+    action_server_url: str = "http://127.0.0.1:5055/webhook"
+    rasa_tracker_db_url: str | None = None  # Rasa's tracker store, to delete a worker from it
+    rasa_max_wait: float = 120.0  # a slow answer still arriving within this is delivered late
+    pending_max_age: timedelta = timedelta(hours=1)  # then the worker is told it wasn't processed
+    retry_interval: float = 5.0  # how often pending messages are retried
+    telegram_webhook_url: str | None = None  # public HTTPS URL: webhook mode instead of polling
+    telegram_webhook_secret: str | None = None
+    telegram_webhook_listen: str = "0.0.0.0"
+    telegram_webhook_port: int = 8443
 
     @classmethod
     def from_env(cls) -> Settings:
-        data_dir = Path(os.environ.get("DEUROPENER_DATA_DIR", ROOT / "data"))
+        env = os.environ
+        data_dir = Path(env.get("DEUROPENER_DATA_DIR", ROOT / "data"))
         data_dir.mkdir(parents=True, exist_ok=True)
+        tracker_db = env.get("RASA_TRACKER_DB") or str(data_dir / "rasa_tracker.db")
         return cls(
             data_dir=data_dir,
-            database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'deuropener.db'}",
-            rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005"),
-            rasa_timeout=float(os.environ.get("RASA_TIMEOUT_SECONDS", "10")),
-            telegram_token=os.environ.get("TELEGRAM_BOT_TOKEN") or None,
-            telegram_api_base_url=os.environ.get("TELEGRAM_API_BASE_URL") or None,
-            pseudonym_secret=_pseudonym_secret(data_dir),
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'deuropener.db'}",
+            rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005"),
+            rasa_timeout=float(env.get("RASA_TIMEOUT_SECONDS", "10")),
+            telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+            telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or None,
+            pseudonym_secret=_secret(data_dir, "PSEUDONYM_SECRET", "pseudonym.secret").encode(),
+            rasa_auth_token=_secret(data_dir, "RASA_AUTH_TOKEN", "rasa_auth.token"),
+            action_server_url=env.get("ACTION_SERVER_URL") or "http://127.0.0.1:5055/webhook",
+            rasa_tracker_db_url=env.get("RASA_TRACKER_DB_URL") or f"sqlite:///{tracker_db}",
+            rasa_max_wait=float(env.get("RASA_MAX_WAIT_SECONDS", "120")),
+            pending_max_age=timedelta(minutes=float(env.get("PENDING_MAX_MINUTES", "60"))),
+            retry_interval=float(env.get("RETRY_INTERVAL_SECONDS", "5")),
+            telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
+            telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+            telegram_webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN", "0.0.0.0"),
+            telegram_webhook_port=int(env.get("TELEGRAM_WEBHOOK_PORT", "8443")),
         )
 
 
-def _pseudonym_secret(data_dir: Path) -> bytes:
-    """The key that turns user ids into pseudonyms: from the environment, else a local file."""
-    if value := os.environ.get("PSEUDONYM_SECRET"):
-        return value.encode()
-    path = data_dir / "pseudonym.secret"
+def _secret(data_dir: Path, variable: str, filename: str) -> str:
+    """A secret from the environment, else from a local file made on first use.
+
+    The file lets the launcher, the bot and `make chat` share it without configuration.
+    """
+    if value := os.environ.get(variable):
+        return value
+    path = data_dir / filename
     if not path.exists():
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
-    return path.read_text().strip().encode()
+    return path.read_text().strip()

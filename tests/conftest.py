@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -14,9 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.rasa_stack import RasaStack
+from tests.tcp_proxy import TcpProxy
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "deuropener.tar.gz"
 STARTUP_TIMEOUT = 240  # seconds; loading a model takes about a minute here
+RASA_TOKEN = secrets.token_hex(16)  # for Rasa's HTTP API (the bot reads the tracker)
 
 
 def free_port() -> int:
@@ -47,16 +52,18 @@ def _start(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[
 
 
 @pytest.fixture(scope="session")
-def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of a real Rasa server (with the real action server) serving the trained model."""
+def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
+    """A real Rasa server (with the real action server) serving the trained model."""
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run the tests with `make test`")
     work = tmp_path_factory.mktemp("rasa")
     action_port, rasa_port = free_port(), free_port()
+    action_proxy = TcpProxy(action_port)
+    tracker_db = work / "tracker.db"
     endpoints = work / "endpoints.yml"
     endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{work / "tracker.db"}"\n'
+        f'action_endpoint:\n  url: "{action_proxy.url}/webhook"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tracker_db}"\n'
     )
     env = {
         **os.environ,
@@ -84,6 +91,9 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             str(endpoints),
             "--credentials",
             str(ROOT / "credentials.yml"),
+            "--enable-api",
+            "--auth-token",
+            RASA_TOKEN,
         ],
         work / "rasa.log",
         env,
@@ -91,8 +101,9 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         _wait_until_up(f"http://127.0.0.1:{action_port}/health", actions, work / "actions.log")
         _wait_until_up(f"http://127.0.0.1:{rasa_port}/", rasa, work / "rasa.log")
-        yield f"http://127.0.0.1:{rasa_port}"
+        yield RasaStack(f"http://127.0.0.1:{rasa_port}", RASA_TOKEN, action_proxy, tracker_db)
     finally:
+        action_proxy.close()
         for process in (rasa, actions):
             process.terminate()
         for process in (rasa, actions):
@@ -100,6 +111,12 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@pytest.fixture(scope="session")
+def rasa_url(rasa_stack: RasaStack) -> str:
+    """URL of the real Rasa server (REST channel and HTTP API)."""
+    return rasa_stack.url
 
 
 @pytest.fixture

@@ -58,10 +58,11 @@ class ApiCall:
 class BotApiError(Exception):
     """Answered as `{"ok": false, ...}` with this HTTP status, like the real Bot API."""
 
-    def __init__(self, status: int, description: str) -> None:
+    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
+        self.retry_after = retry_after
 
 
 def _decode_value(name: str, value: str) -> Any:
@@ -87,7 +88,7 @@ def _parse_multipart(content_type: str, body: bytes) -> JSON:
         payload = part.get_payload(decode=True) or b""
         filename = part.get_filename()
         if filename is not None:
-            params[name] = {"filename": filename, "size": len(payload)}
+            params[name] = {"filename": filename, "size": len(payload), "data": payload}
         else:
             params[name] = _decode_value(name, payload.decode("utf-8"))
     return params
@@ -127,6 +128,8 @@ class FakeBotApi:
         self._changed = threading.Condition()
         self._stopping = False
         self._last_busy = 0.0  # time.monotonic() of the last call other than getUpdates
+        self._failures: dict[str, deque[BotApiError]] = {}  # method -> errors to answer next
+        self.webhook: JSON = {}  # what setWebhook was given
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -221,6 +224,11 @@ class FakeBotApi:
             }
         )
 
+    def fail_next(self, method: str, error: BotApiError, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with `error` (e.g. a 429 with retry_after)."""
+        with self._changed:
+            self._failures.setdefault(method, deque()).extend([error] * times)
+
     # --- inspecting calls -------------------------------------------------------------------
 
     def mark(self) -> int:
@@ -295,6 +303,11 @@ class FakeBotApi:
         handler = getattr(self, f"_api_{method}", None)
         result: Any = None
         try:
+            with self._changed:
+                failures = self._failures.get(method)
+                failure = failures.popleft() if failures else None
+            if failure is not None:
+                raise failure
             if handler is None:
                 raise BotApiError(HTTPStatus.NOT_FOUND, "Not Found: method not found")
             result = handler(params)
@@ -313,6 +326,17 @@ class FakeBotApi:
 
     def _api_getMe(self, params: JSON) -> JSON:
         return BOT_USER
+
+    def _api_setWebhook(self, params: JSON) -> bool:
+        self.webhook = dict(params)
+        return True
+
+    def _api_getWebhookInfo(self, params: JSON) -> JSON:
+        return {
+            "url": self.webhook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": 0,
+        }
 
     def _api_deleteWebhook(self, params: JSON) -> bool:
         if params.get("drop_pending_updates"):
@@ -399,6 +423,22 @@ class FakeBotApi:
             content["caption"] = params["caption"]
         return self._new_message(params, **content)
 
+    def _api_sendDocument(self, params: JSON) -> JSON:
+        document = params.get("document")
+        if not isinstance(document, dict):
+            raise BotApiError(HTTPStatus.BAD_REQUEST, "Bad Request: there is no document in the request")
+        content: JSON = {
+            "document": {
+                "file_id": f"doc-{uuid.uuid4().hex}",
+                "file_unique_id": uuid.uuid4().hex[:16],
+                "file_name": document["filename"],
+                "file_size": document["size"],
+            }
+        }
+        if params.get("caption"):
+            content["caption"] = params["caption"]
+        return self._new_message(params, **content)
+
     def _api_sendChatAction(self, params: JSON) -> bool:
         self._chat_id(params)
         return True
@@ -479,10 +519,14 @@ class FakeBotApi:
                     params = parse_params(self.headers.get("Content-Type", ""), body, url.query)
                     result = api.call(method, params)
                 except BotApiError as exc:
-                    self._answer(
-                        exc.status,
-                        {"ok": False, "error_code": int(exc.status), "description": exc.description},
-                    )
+                    answer: JSON = {
+                        "ok": False,
+                        "error_code": int(exc.status),
+                        "description": exc.description,
+                    }
+                    if exc.retry_after is not None:
+                        answer["parameters"] = {"retry_after": exc.retry_after}
+                    self._answer(exc.status, answer)
                     return
                 except Exception as exc:  # a bug in the fake: make it visible, never hang the bot
                     self._answer(

@@ -62,6 +62,20 @@ def _launch(tmp_path: Path, **extra_env: str) -> tuple[subprocess.Popen[bytes], 
     return process, log, rasa_port, action_port
 
 
+def _invite(tmp_path: Path) -> str:
+    """`python -m bot admin invite`, as an admin types it; returns the code it printed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "admin", "invite", "--role", "worker", "--team", "Wijkteam Zuid"],
+        cwd=ROOT,
+        env=os.environ | {"DEUROPENER_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.split("Invite code: ", 1)[1].split()[0]
+
+
 def test_run_without_token_serves_rest_and_stops_everything_on_sigterm(tmp_path: Path) -> None:
     process, log, rasa_port, action_port = _launch(tmp_path)
     try:
@@ -88,8 +102,13 @@ def test_run_with_a_token_starts_the_telegram_bot_too(tmp_path: Path) -> None:
         )
         try:
             _wait_for_rest(f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", process, log)
-            api.push_text(4242, "hoi")
-            greeting = api.wait_for_text("Waar", timeout=60)
+            api.push_text(4242, "hoi")  # not invited yet
+            api.wait_for_text("werkt alleen op uitnodiging", timeout=60)
+
+            code = _invite(tmp_path)
+            api.push_text(4242, f"/start {code}")
+            api.wait_for_text("Welkom bij Deuropener", timeout=60)
+            greeting = api.wait_for_text("ik ben een coach", timeout=60)
             assert greeting.params["chat_id"] == 4242
             process.send_signal(signal.SIGINT)  # Ctrl-C
             assert process.wait(timeout=60) == 0

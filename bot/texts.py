@@ -1,0 +1,115 @@
+"""Every Dutch text the bot layer says itself (Rasa's answers live in domain/ and coach/).
+
+One place, so wording stays consistent and issue 5 can extend the privacy statement here.
+"""
+
+from __future__ import annotations
+
+# --- access -----------------------------------------------------------------------------
+
+NOT_INVITED = (
+    "Hoi! Deuropener is een coach voor professionals die werken met zorgmijdende en "
+    "onvrijwillige cliënten, en werkt alleen op uitnodiging. Heb je een uitnodigingscode "
+    "gekregen van je teamleider of begeleider? Stuur dan /start gevolgd door je code, "
+    "bijvoorbeeld: /start AbC123xYz. Heb je nog geen code, vraag er dan een aan je teamleider."
+)
+CODE_NOT_VALID = (
+    "Deze uitnodigingscode werkt niet: hij is onbekend, al gebruikt of verlopen. "
+    "Vraag je teamleider of begeleider om een nieuwe code."
+)
+ROLE_NAMES = {"worker": "professional", "supervisor": "begeleider"}
+
+
+def welcome(role: str, team: str) -> str:
+    return (
+        f"Welkom bij Deuropener! Je bent aangemeld als {ROLE_NAMES.get(role, role)} in team {team}. "
+        "Lees met /privacy wat ik bewaar en hoe je het kunt inzien of wissen."
+    )
+
+
+ALREADY_REGISTERED = "Je bent al aangemeld; die code heb je niet meer nodig."
+
+# --- messages the assistant can't use ---------------------------------------------------
+
+ONLY_TEXT = (
+    "Ik kan alleen getypte tekst lezen. Foto's, spraakberichten, stickers en bestanden "
+    "begrijp ik niet. Typ je vraag gerust in een paar woorden."
+)
+EDITED = (
+    "Ik kan alleen getypte tekst lezen, en aangepaste berichten zie ik niet. "
+    "Stuur je aanpassing gerust als nieuw bericht."
+)
+STALE_BUTTON = "Deze knop werkt niet meer. Kies hieronder opnieuw uit het menu."
+BUTTONS_ONLY = "Kies een optie:"
+SOMETHING_WENT_WRONG = (
+    "Sorry, er ging bij mij iets mis. Probeer het zo nog eens, of typ /menu om opnieuw te beginnen."
+)
+EMPTY_RASA_ANSWER = "Daar heb ik even geen antwoord op. Kies iets uit het menu of stel je vraag anders."
+
+
+def unknown_command(commands: dict[str, str]) -> str:
+    listed = "\n".join(f"/{name} – {description}" for name, description in commands.items())
+    return (
+        f"Die opdracht ken ik niet. Deze kun je gebruiken:\n{listed}\n\n"
+        "Of typ gewoon je vraag in je eigen woorden."
+    )
+
+
+# --- Rasa away ----------------------------------------------------------------------------
+
+UNAVAILABLE = (
+    "Ik ben even niet bereikbaar. Je bericht is bewaard: ik beantwoord het zodra ik er weer ben. "
+    "Je hoeft het niet opnieuw te sturen."
+)
+
+
+def late_answer(quoted: str) -> str:
+    return f"Ik ben er weer. Hier is mijn antwoord op je bericht “{quoted}”:"
+
+
+def not_processed(quoted: str) -> str:
+    return (
+        f"Het spijt me: je bericht “{quoted}” heb ik niet kunnen verwerken, omdat ik te lang "
+        "onbereikbaar was. Stuur het gerust nog een keer."
+    )
+
+
+def quote(text: str | None, limit: int = 80) -> str:
+    """A short quote of the worker's message for notices about it."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+# --- privacy, export, delete ----------------------------------------------------------------
+
+PRIVACY = (
+    "Zo ga ik om met je gegevens\n\n"
+    "Wat ik bewaar: je rol en team, wanneer je je aanmeldde, je Telegram-chatnummer (zodat ik "
+    "je kan antwoorden), en onze gesprekken: jouw berichten en mijn antwoorden, met tijd en "
+    "het onderwerp dat ik herkende. Namen, telefoonnummers, adressen, BSN en andere "
+    "persoonsgegevens haal ik uit je berichten voordat ik ze bewaar of verwerk. Je naam en "
+    "gebruikersnaam op Telegram bewaar ik niet; het gesprekssysteem kent je alleen onder een "
+    "code.\n\n"
+    "Hoe lang: tot je het zelf verwijdert met /verwijder.\n\n"
+    "Wie het ziet: alleen de beheerder van Deuropener kan bij de opgeslagen gegevens. "
+    "Collega's en je leidinggevende zien je gesprekken niet.\n\n"
+    "Inzien en wissen: met /mijngegevens krijg je alles wat ik van je heb als bestand. "
+    "Met /verwijder wis je alles, na een bevestiging.\n\n"
+    "Let op: Telegram-berichten aan een bot zijn niet end-to-end versleuteld. Noem cliënten "
+    "daarom bij een label, zoals 'cliënt A', niet bij naam.\n\n"
+    "Ik ben een coach, geen behandelaar of beslisser: besluiten over een cliënt neem je met je "
+    "team, je leidinggevende of in intervisie."
+)
+EXPORT_CAPTION = "Dit zijn al je gegevens bij Deuropener."
+EXPORT_FILENAME = "mijngegevens.json"
+DELETE_QUESTION = (
+    "Weet je het zeker? Ik wis dan al onze gesprekken en je aanmelding. Dat kan niet ongedaan "
+    "worden gemaakt; om me daarna weer te gebruiken heb je een nieuwe uitnodiging nodig."
+)
+DELETE_YES = "Ja, wis alles"
+DELETE_NO = "Nee, bewaar alles"
+DELETED = (
+    "Alles is gewist: je gesprekken en je aanmelding. Bedankt voor het gebruiken van Deuropener. "
+    "Wil je later weer meedoen, vraag dan een nieuwe uitnodiging."
+)
+NOT_DELETED = "Oké, ik heb niets gewist."

@@ -1,0 +1,211 @@
+"""The transcript: incoming and outgoing messages of registered users (plain queries).
+
+Incoming messages double as the inbox (received -> pending -> answered/failed) and outgoing
+ones as the outbox (queued -> sent/failed). Text arrives here already scrubbed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.inbound import Inbound
+from bot.models import Direction, Message, Status, User
+from bot.replies import Button, Reply
+
+EXPORT = "export"  # kind of an outgoing message that sends the worker's data as a file
+UNANSWERED = (Status.RECEIVED.value, Status.PENDING.value)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def receive(
+    session: Session, user: User, inbound: Inbound, text: str | None, update_id: int | None = None
+) -> Message | None:
+    """Store an incoming message as received; None if this update was stored before."""
+    message = Message(
+        user_id=user.id,
+        direction=Direction.IN.value,
+        kind=inbound.kind.value,
+        status=Status.RECEIVED.value,
+        text=text,
+        payload=inbound.payload,
+        update_id=update_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:  # the same Telegram update delivered again (e.g. after a crash)
+        return None
+    return message
+
+
+def queue(
+    session: Session,
+    user_id: int,
+    replies: Sequence[Reply],
+    *,
+    reply_to: Message | None = None,
+    flow: str | None = None,
+) -> list[Message]:
+    """Store outgoing replies, to be sent in order."""
+    queued = [
+        Message(
+            user_id=user_id,
+            direction=Direction.OUT.value,
+            kind="reply",
+            status=Status.QUEUED.value,
+            text=reply.text or None,
+            buttons=[[b.title, b.payload] for b in reply.buttons] or None,
+            image=reply.image,
+            flow=flow,
+            reply_to_id=reply_to.id if reply_to else None,
+        )
+        for reply in replies
+    ]
+    session.add_all(queued)
+    session.flush()
+    return queued
+
+
+def queue_export(session: Session, user_id: int, reply_to: Message) -> None:
+    """An outgoing file with all the worker's data; its content is made when it is sent."""
+    session.add(
+        Message(
+            user_id=user_id,
+            direction=Direction.OUT.value,
+            kind=EXPORT,
+            status=Status.QUEUED.value,
+            text="[bestand: al je gegevens]",
+            flow=reply_to.flow,
+            reply_to_id=reply_to.id,
+        )
+    )
+
+
+def as_reply(message: Message) -> Reply:
+    buttons = tuple(Button(title, payload) for title, payload in message.buttons or [])
+    return Reply(text=message.text or "", buttons=buttons, image=message.image)
+
+
+def next_unanswered(session: Session, user_id: int, after_id: int) -> Message | None:
+    return session.scalar(
+        select(Message)
+        .where(
+            Message.user_id == user_id,
+            Message.direction == Direction.IN.value,
+            Message.status.in_(UNANSWERED),
+            Message.id > after_id,
+        )
+        .order_by(Message.id)
+        .limit(1)
+    )
+
+
+def outbox(session: Session, user_id: int) -> list[Message]:
+    return list(
+        session.scalars(
+            select(Message)
+            .where(
+                Message.user_id == user_id,
+                Message.direction == Direction.OUT.value,
+                Message.status == Status.QUEUED.value,
+            )
+            .order_by(Message.id)
+        )
+    )
+
+
+def finish(session: Session, message_id: int, status: Status, **values: Any) -> None:
+    session.execute(
+        update(Message).where(Message.id == message_id).values(status=status.value, done_at=now(), **values)
+    )
+
+
+def set_status(session: Session, message_id: int, status: Status, **values: Any) -> None:
+    session.execute(update(Message).where(Message.id == message_id).values(status=status.value, **values))
+
+
+def label_turn(
+    session: Session, message_id: int, intent: str | None, confidence: float | None, flow: str | None
+) -> None:
+    """Record what Rasa made of an incoming message, and the flow, on it and its answers."""
+    session.execute(
+        update(Message)
+        .where(Message.id == message_id)
+        .values(intent=intent, confidence=confidence, flow=flow)
+    )
+    session.execute(update(Message).where(Message.reply_to_id == message_id).values(flow=flow))
+
+
+def users_with_work(session: Session, created_before: datetime) -> list[User]:
+    """Users with an unanswered incoming or an unsent outgoing message older than the cutoff."""
+    waiting = (Message.direction == Direction.IN.value) & Message.status.in_(UNANSWERED) | (
+        Message.direction == Direction.OUT.value
+    ) & (Message.status == Status.QUEUED.value)
+    ids = select(Message.user_id).where(waiting, Message.created_at < created_before).distinct()
+    return list(session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)))
+
+
+def expired(session: Session, created_before: datetime) -> list[Message]:
+    """Pending incoming messages that waited too long for Rasa."""
+    return list(
+        session.scalars(
+            select(Message)
+            .where(
+                Message.direction == Direction.IN.value,
+                Message.status == Status.PENDING.value,
+                Message.created_at < created_before,
+            )
+            .order_by(Message.id)
+        )
+    )
+
+
+def export(session: Session, user: User) -> dict[str, Any]:
+    """Everything stored about the user, as JSON-able data (for /mijngegevens)."""
+    messages = session.scalars(select(Message).where(Message.user_id == user.id).order_by(Message.id))
+    return {
+        "gebruiker": {
+            "rol": user.role,
+            "team": user.team.name,
+            "kanaal": user.channel,
+            "chat_id": user.chat_id,
+            "aangemeld_op": user.registered_at.isoformat(),
+            "pseudoniem_in_gesprekssysteem": user.pseudonym,
+        },
+        "berichten": [
+            {
+                "tijd": m.created_at.isoformat(),
+                "richting": "van jou" if m.direction == Direction.IN.value else "van Deuropener",
+                "soort": m.kind,
+                "tekst": m.text,
+                "knoppen": [title for title, _ in m.buttons or []],
+                "herkende_bedoeling": m.intent,
+                "zekerheid": m.confidence,
+                "onderwerp": m.flow,
+                "status": m.status,
+            }
+            for m in messages
+        ],
+    }
+
+
+def erase(session: Session, user: User) -> None:
+    """Delete the user and every message of theirs (invites they used stay, unlinked)."""
+    session.execute(delete(Message).where(Message.user_id == user.id))
+    session.execute(delete(User).where(User.id == user.id))
+
+
+def count(session: Session, user_id: int | None = None) -> int:
+    query = select(Message.id)
+    if user_id is not None:
+        query = query.where(Message.user_id == user_id)
+    return len(session.scalars(query).all())
