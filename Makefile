@@ -74,3 +74,7 @@ nlu-report: setup
 
 clean:
 	rm -rf models results/tmp .rasa
+
+.PHONY: privacy-report
+privacy-report: $(APP_ENV)/.complete
+	$(PY) scripts/privacy_report.py results/privacy-report.md
