@@ -90,6 +90,7 @@ class Conversation:
         self._scrub = scrubber
         # One lock per user: their messages are answered one at a time, in order.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._started = transcript.now()  # received before this: a crash interrupted it
         # Names a worker used, to recognise them again; kept in memory only, never stored.
         self._names: OrderedDict[int, list[str]] = OrderedDict()
 
@@ -198,23 +199,11 @@ class Conversation:
             await self._answered(user, message, answer, outlet, flow="guard")
             return True
 
-        ref = str(message.id)
-        request = asyncio.ensure_future(self._rasa.send(user.pseudonym, text, ref))
-        done, _ = await asyncio.wait({request}, timeout=self._patience)
-        if not done and not message.notified:  # slow: say so now, answer when it comes
-            with self._db.session() as session:
-                transcript.set_status(session, message.id, Status.PENDING, notified=True)
-                transcript.queue(session, user.id, [Reply(texts.UNAVAILABLE)], reply_to=message)
-            message.notified = True
-            await self._flush(user, outlet)
-        try:
-            replies: list[Reply] | None = await request
-        except RasaUnreachable:
+        replies = await self._answer_from_before_a_crash(user, message)
+        if replies is None:
+            replies = await self._ask_rasa(user, message, text, outlet)
+        if replies is None:
             return False
-        except RasaUnavailable:  # Rasa may have processed it: its answer is in the tracker
-            replies = await self._rasa.replies_to(user.pseudonym, ref)
-            if replies is None:
-                return False
         if not replies:
             if not await self._rasa.is_up():  # e.g. the action server is down
                 return False
@@ -225,6 +214,30 @@ class Conversation:
         await self._answered(user, message, replies, outlet)
         await self._label(user, message)
         return True
+
+    async def _answer_from_before_a_crash(self, user: User, message: Message) -> list[Reply] | None:
+        """For a message a crash interrupted: Rasa's answer if it got that far (don't ask twice)."""
+        if message.status != Status.RECEIVED or message.created_at >= self._started:
+            return None
+        return await self._rasa.replies_to(user.pseudonym, str(message.id))
+
+    async def _ask_rasa(self, user: User, message: Message, text: str, outlet: Outlet) -> list[Reply] | None:
+        """Rasa's replies; None if it is away. Slower than `patience`: the worker hears so meanwhile."""
+        ref = str(message.id)
+        request = asyncio.ensure_future(self._rasa.send(user.pseudonym, text, ref))
+        done, _ = await asyncio.wait({request}, timeout=self._patience)
+        if not done and not message.notified:
+            with self._db.session() as session:
+                transcript.set_status(session, message.id, Status.PENDING, notified=True)
+                transcript.queue(session, user.id, [Reply(texts.UNAVAILABLE)], reply_to=message)
+            message.notified = True
+            await self._flush(user, outlet)
+        try:
+            return await request
+        except RasaUnreachable:
+            return None
+        except RasaUnavailable:  # Rasa may have processed it: its answer is in the tracker
+            return await self._rasa.replies_to(user.pseudonym, ref)
 
     async def _label(self, user: User, message: Message) -> None:
         """Intent, confidence and flow of the turn, from Rasa's tracker (after the user has the answer)."""
@@ -339,6 +352,7 @@ def open_conversation(settings: Settings, channel: str) -> tuple[Conversation, R
         if settings.rasa_tracker_db_url
         else None,
     )
+    scrub("Hallo")  # load the scrubber's language data now (about 2 s), not on the first message
     return conversation, rasa, db
 
 

@@ -53,6 +53,7 @@ class ApiCall:
     params: JSON
     result: Any = None  # what the fake answered (None after an error)
     error: str | None = None  # the Bot API error description, if the call failed
+    at: float = 0.0  # time.monotonic() when it was answered
 
 
 class BotApiError(Exception):
@@ -319,7 +320,7 @@ class FakeBotApi:
 
     def _record(self, method: str, params: JSON, result: Any, error: str | None) -> None:
         with self._changed:
-            self.calls.append(ApiCall(len(self.calls), method, params, result, error))
+            self.calls.append(ApiCall(len(self.calls), method, params, result, error, time.monotonic()))
             if method != "getUpdates":
                 self._last_busy = time.monotonic()
             self._changed.notify_all()

@@ -2,8 +2,8 @@
 
 Put it between the bot and Rasa (or Rasa and the action server) to simulate an outage:
 `down()` closes the listening socket and every open connection (connection refused, like a
-stopped server); `up()` listens again on the same port. `delay` holds each new connection's
-first bytes back that many seconds (a slow server).
+stopped server); `up()` listens again on the same port. `delay` holds everything sent to the
+server back that many seconds (a slow server), on new and kept-alive connections alike.
 """
 
 from __future__ import annotations
@@ -70,17 +70,14 @@ class TcpProxy:
             return
         with self._lock:
             self._connections += [client, server]
-        delay = self.delay
-        threading.Thread(target=self._pipe, args=(server, client, 0.0), daemon=True).start()
-        self._pipe(client, server, delay)
+        threading.Thread(target=self._pipe, args=(server, client, False), daemon=True).start()
+        self._pipe(client, server, True)
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket, delay: float) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket, delayed: bool) -> None:
         try:
             while data := source.recv(65536):
-                if delay:
-                    time.sleep(delay)
-                    delay = 0.0
+                if delayed and self.delay:
+                    time.sleep(self.delay)
                 sink.sendall(data)
         except OSError:
             pass
