@@ -21,13 +21,14 @@ export RASA_BIN := $(RASA)
 MODEL := models/deuropener.tar.gz
 TRAINING_DATA := config.yml $(wildcard domain/*.yml nlu/*.yml stories/*.yml)
 
-.PHONY: help setup run chat test validate lint unit conversation-tests nlu-report clean
+.PHONY: help setup run chat test validate lint unit conversation-tests nlu-report bench-bot clean
 
 help:
 	@echo "make run         start the assistant (Rasa, actions, Telegram bot if TELEGRAM_BOT_TOKEN is set)"
 	@echo "make chat        talk to the running assistant in this terminal"
 	@echo "make test        validate the data, train, and run every test"
 	@echo "make nlu-report  cross-validate the NLU model, write results/nlu-report.md"
+	@echo "make bench-bot   measure the latency the Telegram bot adds, write results/bot-latency.md"
 
 setup: $(RASA_ENV)/.complete $(APP_ENV)/.complete
 
@@ -71,6 +72,9 @@ nlu-report: setup
 	$(RASA) test nlu --nlu nlu --config config.yml --domain domain --cross-validation --folds 5 \
 		--out results/tmp/nlu-cv
 	$(PY) scripts/nlu_report.py results/tmp/nlu-cv results/nlu-report.md
+
+bench-bot: setup $(MODEL)
+	$(PY) scripts/bench_bot_latency.py --messages 200 --out results/bot-latency.md
 
 clean:
 	rm -rf models results/tmp .rasa

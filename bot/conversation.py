@@ -16,7 +16,6 @@ import asyncio
 import logging
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -31,7 +30,7 @@ from bot.rasa_tracker import RasaTrackerStore
 from bot.replies import MENU_BUTTON, Button, Reply
 from bot.settings import Settings
 from coach import input_check
-from coach.scrubber import Scrubbed, scrub
+from coach.scrubber import scrub
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,6 @@ class Conversation:
         patience: float = 10.0,
         pending_max_age: timedelta = timedelta(hours=1),
         tracker_store: RasaTrackerStore | None = None,
-        scrubber: Callable[..., Scrubbed] = scrub,
     ) -> None:
         self._db = db
         self._rasa = rasa
@@ -87,7 +85,6 @@ class Conversation:
         self._patience = patience
         self._pending_max_age = pending_max_age
         self._tracker_store = tracker_store
-        self._scrub = scrubber
         # One lock per user: their messages are answered one at a time, in order.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._started = transcript.now()  # received before this: a crash interrupted it
@@ -142,7 +139,7 @@ class Conversation:
         if not text:
             return text
         names = self._names.pop(user_id, [])
-        result = self._scrub(text, known_names=names)
+        result = scrub(text, known_names=names)
         names = [*names, *(n for n in result.names if n not in names)][-KNOWN_NAMES_PER_USER:]
         self._names[user_id] = names
         if len(self._names) > KNOWN_NAMES_USERS:

@@ -116,7 +116,7 @@ def main() -> int:
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "ACTION_SERVER_URL": f"http://127.0.0.1:{_action_port()}/webhook",
-        "RASA_TRACKER_DB": str(settings.data_dir / "rasa_tracker.db"),
+        "RASA_TRACKER_DB": os.environ.get("RASA_TRACKER_DB") or str(settings.data_dir / "rasa_tracker.db"),
         "RASA_AUTH_TOKEN": settings.rasa_auth_token or "",
     }
     stopping = False

@@ -9,6 +9,7 @@ polling by default, a webhook when TELEGRAM_WEBHOOK_URL is set).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -17,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, Update
+from telegram import Bot, BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
@@ -67,19 +68,31 @@ class TelegramAdapter:
         self._outlet = TelegramOutlet(application)
 
     async def on_event(self, event: TelegramEvent, context: ContextTypes.DEFAULT_TYPE) -> None:
-        bot = context.bot
-        if event.callback_id is not None:  # always stop the spinner on the tapped button
+        tap = asyncio.create_task(self._acknowledge_tap(event, context.bot))  # alongside the answer
+        try:
+            await self._answer(event, context.bot)
+        finally:
+            await tap
+
+    async def _acknowledge_tap(self, event: TelegramEvent, bot: Bot) -> None:
+        """Stop the spinner on a tapped button, and retire its keyboard so it can't be tapped twice."""
+        if event.callback_id is not None:
             with contextlib.suppress(TelegramError):
                 await bot.answer_callback_query(event.callback_id)
-        if event.inbound is None:
+        if event.keyboard_message_id is None or event.inbound is None:
             return
-        if event.keyboard_message_id is not None and event.inbound.payload != Local.STALE_BUTTON:
-            try:  # keep the text, drop the buttons: the chat history shows what was asked
-                await bot.edit_message_reply_markup(
-                    chat_id=event.chat_id, message_id=event.keyboard_message_id, reply_markup=None
-                )
-            except TelegramError as exc:  # too old, already removed, ...: not worth failing over
-                log.debug("Could not remove the inline keyboard: %s", exc)
+        if event.inbound.payload == Local.STALE_BUTTON:
+            return
+        try:  # keep the text, drop the buttons: the chat history shows what was asked
+            await bot.edit_message_reply_markup(
+                chat_id=event.chat_id, message_id=event.keyboard_message_id, reply_markup=None
+            )
+        except TelegramError as exc:  # too old, already removed, ...: not worth failing over
+            log.debug("Could not remove the inline keyboard: %s", exc)
+
+    async def _answer(self, event: TelegramEvent, bot: Bot) -> None:
+        if event.inbound is None:  # a second tap on a used keyboard
+            return
         ticket = event.ticket
         if ticket is None:  # the intake failed (logged there)
             await bot.send_message(chat_id=event.chat_id, text=SOMETHING_WENT_WRONG)

@@ -168,11 +168,10 @@ async def typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
 
     async def keep_typing() -> None:
         while True:
-            await asyncio.sleep(TYPING_REFRESH_SECONDS)
             await send_action()
+            await asyncio.sleep(TYPING_REFRESH_SECONDS)
 
-    await send_action()
-    task = asyncio.create_task(keep_typing())
+    task = asyncio.create_task(keep_typing())  # in the background: the answer doesn't wait for it
     try:
         yield
     finally:

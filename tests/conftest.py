@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from tests.rasa_stack import RasaStack
 from tests.tcp_proxy import TcpProxy
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "deuropener.tar.gz"
 STARTUP_TIMEOUT = 240  # seconds; loading a model takes about a minute here
 RASA_TOKEN = secrets.token_hex(16)  # for Rasa's HTTP API (the bot reads the tracker)
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"  # trust auth on developers' and CI machines
 
 
 def free_port() -> int:
@@ -117,6 +119,27 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
 def rasa_url(rasa_stack: RasaStack) -> str:
     """URL of the real Rasa server (REST channel and HTTP API)."""
     return rasa_stack.url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    admin = create_engine(
+        POSTGRES.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    name = f"deuropener_test_{secrets.token_hex(4)}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL is not running on 127.0.0.1:5432 (see ENGINEERING.md to start it): {exc}")
+    try:
+        yield POSTGRES.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +17,7 @@ from bot.db import Database
 from bot.inbound import typed
 from bot.models import Invite, Role, Stranger, User
 from bot.replies import Button, Reply
+from tests.conftest import ROOT
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -127,3 +131,31 @@ def test_a_redelivered_update_is_stored_once(db: Database) -> None:
         assert transcript.receive(session, user, typed("hoi"), "hoi", update_id=41) is not None
         assert transcript.receive(session, user, typed("hoi"), "hoi", update_id=41) is None
         assert transcript.count(session, user.id) == 1
+
+
+def test_the_admin_command_makes_invites_and_lists_teams(tmp_path: Path) -> None:
+    def admin(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "admin", *args],
+            cwd=ROOT,
+            env=os.environ | {"DEUROPENER_DATA_DIR": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    made = admin("invite", "--role", "supervisor", "--team", "Jeugdteam West", "--expires-hours", "2")
+    code = made.split("Invite code: ", 1)[1].split()[0]
+    assert f"/start {code}" in made and "team Jeugdteam West" in made and "works once" in made
+    assert "Jeugdteam West: 0 member(s), 1 open invite(s)" in admin("teams")
+    bad = subprocess.run(
+        [sys.executable, "-m", "bot", "admin", "invite", "--role", "beheerder", "--team", "X"],
+        cwd=ROOT,
+        env=os.environ | {"DEUROPENER_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 
 from bot import access, transcript
 from bot.db import Database, alembic_config
 from bot.inbound import typed
 from bot.models import Base, Role
 
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 TABLES = {"teams", "users", "invites", "strangers", "messages", "alembic_version"}
 
 
@@ -50,27 +46,6 @@ def test_migrations_on_sqlite(tmp_path: Path) -> None:
         _check(db)
     finally:
         db.dispose()
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    admin = create_engine(
-        POSTGRES.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    name = f"deuropener_test_{secrets.token_hex(4)}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL is not running on 127.0.0.1:5432 (see ENGINEERING.md to start it): {exc}")
-    try:
-        yield POSTGRES.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_migrations_on_postgresql(postgres_url: str) -> None:

@@ -311,3 +311,16 @@ def _reachable(url: str) -> bool:
         return True
     except httpx.HTTPError:
         return False
+
+
+@pytest.mark.integration
+async def test_the_bot_on_postgresql(
+    tmp_path: Path, api: FakeBotApi, rasa_stack: RasaStack, postgres_url: str
+) -> None:
+    settings = make_settings(tmp_path, api, rasa_stack, database_url=postgres_url)
+    async with running_bot(settings, api) as worker:
+        await worker.register()
+        mark = await worker.send(DISTRUSTFUL)
+        await worker.answer_with(ADVICE, after=mark)
+        assert worker.db.engine.dialect.name == "postgresql"
+        assert incoming(worker, DISTRUSTFUL).intent == "describe_situation"
