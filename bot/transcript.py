@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -205,7 +205,7 @@ def erase(session: Session, user: User) -> None:
 
 
 def count(session: Session, user_id: int | None = None) -> int:
-    query = select(Message.id)
+    query = select(func.count(Message.id))
     if user_id is not None:
         query = query.where(Message.user_id == user_id)
-    return len(session.scalars(query).all())
+    return session.scalar(query) or 0

@@ -22,6 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from bot.conversation import Conversation
 from bot.db import Database
 from bot.models import Message
 from tests.bot_harness import TelegramUser, invite, make_settings, running_bot
@@ -324,3 +325,19 @@ async def test_the_bot_on_postgresql(
         await worker.answer_with(ADVICE, after=mark)
         assert worker.db.engine.dialect.name == "postgresql"
         assert incoming(worker, DISTRUSTFUL).intent == "describe_situation"
+
+
+async def test_an_unexpected_error_is_logged_and_the_user_hears_it_in_dutch(
+    tmp_path: Path, api: FakeBotApi, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("boom: internal detail")
+
+    monkeypatch.setattr(Conversation, "drain", broken)
+    settings = make_settings(tmp_path, api, f"http://127.0.0.1:{free_port()}")
+    async with running_bot(settings, api) as worker:
+        code = invite(settings)
+        mark = await worker.send(f"/start {code}")
+        answer = await worker.answer_with("er ging bij mij iets mis", after=mark)
+    assert "boom" not in answer.params["text"] and "Traceback" not in answer.params["text"]
+    assert "boom: internal detail" in caplog.text  # the stack trace is in the log instead
