@@ -69,7 +69,7 @@ test: setup validate lint $(MODEL) unit conversation-tests
 	@echo "==> all tests passed"
 
 nlu-report: setup
-	$(RASA) test nlu --nlu nlu --config config.yml --domain domain --cross-validation --folds 5 \
+	$(RASA) test nlu --nlu nlu --config config.yml --domain domain --cross-validation --folds 3 \
 		--out results/tmp/nlu-cv
 	$(PY) scripts/nlu_report.py results/tmp/nlu-cv results/nlu-report.md
 

@@ -15,6 +15,8 @@ from rasa_sdk.events import (
 )
 from rasa_sdk.executor import CollectingDispatcher
 
+from coach.flow_session import RENAME
+
 
 class ActionSessionStart(Action):
     """Start each conversation with the short note that the assistant coaches, not decides."""
@@ -39,11 +41,14 @@ class ActionStop(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_stopped")
+        state = tracker.get_slot("flow_state") or {}
+        if state.get("case_label") and state.get("flow") != RENAME:
+            dispatcher.utter_message(
+                text=f"Je antwoorden tot nu toe zijn bewaard bij {state['case_label']}. "
+                "Later ga je verder via 'Mijn cliënten'."
+            )
         dispatcher.utter_message(response="utter_menu")
-        events: list[EventType] = [AllSlotsReset()]
-        if tracker.active_loop_name:
-            events.insert(0, ActiveLoop(None))
-        return events
+        return [ActiveLoop(None), AllSlotsReset()]
 
 
 class ActionDefaultFallback(Action):

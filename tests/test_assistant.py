@@ -36,7 +36,7 @@ def test_greeting_shows_the_coach_note_once_and_the_menu(rasa_url: str, sender: 
 
 def test_what_can_you_do_lists_the_menu(rasa_url: str, sender: str) -> None:
     messages = say(rasa_url, sender, "wat kun je allemaal?")
-    assert {"Contactstrategie kiezen", "De vijf strategieën", "Hoe werkt dit?"} <= set(
+    assert {"Contactstrategie kiezen", "Signalen verzamelen", "Alle onderwerpen", "Mijn cliënten"} <= set(
         button_titles(messages)
     )
 
