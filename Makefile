@@ -32,10 +32,10 @@ help:
 
 setup: $(RASA_ENV)/.complete $(APP_ENV)/.complete
 
-$(RASA_ENV)/.complete: requirements/rasa.lock scripts/ensure_venv.sh
+$(RASA_ENV)/.complete: requirements/rasa.lock
 	scripts/ensure_venv.sh rasa requirements/rasa.lock --no-deps >/dev/null
 
-$(APP_ENV)/.complete: requirements/app.lock scripts/ensure_venv.sh
+$(APP_ENV)/.complete: requirements/app.lock
 	scripts/ensure_venv.sh app requirements/app.lock --no-deps >/dev/null
 
 $(MODEL): $(TRAINING_DATA) $(RASA_ENV)/.complete

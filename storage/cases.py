@@ -1,29 +1,16 @@
-"""Cases: a worker's clients, known only by a label ("cliënt A"), with flow progress."""
+"""Cases of one worker: list, create, save flow progress, rename, close (bot.models.Case)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
 
-from storage.database import Base, engine
-
-
-class CaseRow(Base):
-    __tablename__ = "cases"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    owner: Mapped[str] = mapped_column(String(64), index=True)  # pseudonymous sender id
-    label: Mapped[str] = mapped_column(String(60))
-    status: Mapped[str] = mapped_column(String(10), default="open")  # open | closed
-    flows: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # flow id -> state
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: datetime.now(UTC))
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=lambda: datetime.now(UTC), onupdate=lambda: datetime.now(UTC)
-    )
+from bot.db import Database
+from bot.models import Case as CaseRow
+from bot.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -42,15 +29,22 @@ def _case(row: CaseRow) -> Case:
     return Case(row.id, row.label, row.status, dict(row.flows or {}))
 
 
+@cache
+def database(url: str | None = None) -> Database:
+    """One database per process, migrated once (the action server may start before the bot)."""
+    db = Database(url or Settings.from_env().database_url)
+    db.migrate()
+    return db
+
+
 class CaseRepository:
     """Cases of one owner only: every query is scoped to the owner."""
 
     def __init__(self, owner: str, url: str | None = None) -> None:
         self._owner = owner
-        self._engine = engine(url)
-        Base.metadata.create_all(self._engine, tables=[CaseRow.__table__])
+        self._db = database(url)
 
-    def _row(self, session: Session, case_id: int) -> CaseRow | None:
+    def _row(self, session: Any, case_id: int) -> CaseRow | None:
         row = session.get(CaseRow, case_id)
         return row if row is not None and row.owner == self._owner else None
 
@@ -58,11 +52,11 @@ class CaseRepository:
         query = select(CaseRow).where(CaseRow.owner == self._owner).order_by(CaseRow.updated_at.desc())
         if not include_closed:
             query = query.where(CaseRow.status == "open")
-        with Session(self._engine) as session:
+        with self._db.session() as session:
             return [_case(row) for row in session.scalars(query)]
 
     def get(self, case_id: int) -> Case | None:
-        with Session(self._engine) as session:
+        with self._db.session() as session:
             row = self._row(session, case_id)
             return _case(row) if row else None
 
@@ -72,14 +66,14 @@ class CaseRepository:
         return next((case for case in self.list() if case.label.lower() == wanted), None)
 
     def create(self, label: str) -> Case:
-        with Session(self._engine) as session, session.begin():
+        with self._db.session() as session:
             row = CaseRow(owner=self._owner, label=label, status="open", flows={})
             session.add(row)
             session.flush()
             return _case(row)
 
     def save_flow(self, case_id: int, flow_id: str, state: dict[str, Any]) -> None:
-        with Session(self._engine) as session, session.begin():
+        with self._db.session() as session:
             row = self._row(session, case_id)
             if row is not None:
                 row.flows = {**(row.flows or {}), flow_id: state}
@@ -91,7 +85,7 @@ class CaseRepository:
         return self._update(case_id, status=status)
 
     def _update(self, case_id: int, **values: str) -> Case | None:
-        with Session(self._engine) as session, session.begin():
+        with self._db.session() as session:
             row = self._row(session, case_id)
             if row is None:
                 return None
