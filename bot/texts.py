@@ -85,8 +85,9 @@ def quote(text: str | None, limit: int = 80) -> str:
 PRIVACY = (
     "Zo ga ik om met je gegevens\n\n"
     "Wat ik bewaar: je rol en team, wanneer je je aanmeldde, je Telegram-chatnummer (zodat ik "
-    "je kan antwoorden), en onze gesprekken: jouw berichten en mijn antwoorden, met tijd en "
-    "het onderwerp dat ik herkende. Namen, telefoonnummers, adressen, BSN en andere "
+    "je kan antwoorden), onze gesprekken: jouw berichten en mijn antwoorden, met tijd en het "
+    "onderwerp dat ik herkende, en je cliënten: alleen hun label (zoals 'cliënt A') en waar "
+    "je bent in de stappenplannen. Namen, telefoonnummers, adressen, BSN en andere "
     "persoonsgegevens haal ik uit je berichten voordat ik ze bewaar of verwerk. Je naam en "
     "gebruikersnaam op Telegram bewaar ik niet; het gesprekssysteem kent je alleen onder een "
     "code.\n\n"

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.inbound import Inbound
-from bot.models import Direction, Message, Status, User
+from bot.models import Case, Direction, Message, Status, User
 from bot.replies import Button, Reply
 
 EXPORT = "export"  # kind of an outgoing message that sends the worker's data as a file
@@ -172,6 +172,7 @@ def expired(session: Session, created_before: datetime) -> list[Message]:
 def export(session: Session, user: User) -> dict[str, Any]:
     """Everything stored about the user, as JSON-able data (for /mijngegevens)."""
     messages = session.scalars(select(Message).where(Message.user_id == user.id).order_by(Message.id))
+    cases = session.scalars(select(Case).where(Case.owner == user.pseudonym).order_by(Case.id))
     return {
         "gebruiker": {
             "rol": user.role,
@@ -195,11 +196,22 @@ def export(session: Session, user: User) -> dict[str, Any]:
             }
             for m in messages
         ],
+        "cliënten": [
+            {
+                "label": c.label,
+                "status": c.status,
+                "voortgang": c.flows,
+                "aangemaakt_op": c.created_at.isoformat(),
+                "bijgewerkt_op": c.updated_at.isoformat(),
+            }
+            for c in cases
+        ],
     }
 
 
 def erase(session: Session, user: User) -> None:
-    """Delete the user and every message of theirs (invites they used stay, unlinked)."""
+    """Delete the user, their messages and cases (invites they used stay, unlinked)."""
+    session.execute(delete(Case).where(Case.owner == user.pseudonym))
     session.execute(delete(Message).where(Message.user_id == user.id))
     session.execute(delete(User).where(User.id == user.id))
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot import access, transcript
 from bot.db import Database
 from bot.inbound import typed
-from bot.models import Invite, Role, Stranger, User
+from bot.models import Case, Invite, Role, Stranger, User
 from bot.replies import Button, Reply
 from tests.conftest import ROOT
 
@@ -97,6 +97,8 @@ def test_the_local_user_is_a_registered_worker_without_invite(db: Database) -> N
 def test_export_holds_everything_and_erase_removes_everything(db: Database) -> None:
     with db.session() as session:
         user = access.local_user(session, "dev")
+        session.add(Case(owner=user.pseudonym, label="cliënt A", flows={"verzamelen": {"step": 2}}))
+        session.add(Case(owner="someone else", label="cliënt B", flows={}))
         incoming = transcript.receive(session, user, typed("mevrouw is wantrouwig"), "mevrouw is wantrouwig")
         assert incoming is not None
         transcript.queue(
@@ -116,6 +118,9 @@ def test_export_holds_everything_and_erase_removes_everything(db: Database) -> N
         ("van Deuropener", "Mijn voorstel", "strategy"),
     ]
     assert data["berichten"][0]["zekerheid"] == 0.97 and data["berichten"][1]["knoppen"] == ["Menu"]
+    assert [(c["label"], c["voortgang"]) for c in data["cliënten"]] == [
+        ("cliënt A", {"verzamelen": {"step": 2}})
+    ]
 
     with db.session() as session:
         stored = session.get(User, user.id)
@@ -123,6 +128,7 @@ def test_export_holds_everything_and_erase_removes_everything(db: Database) -> N
         transcript.erase(session, stored)
     with db.session() as session:
         assert session.get(User, user.id) is None and transcript.count(session) == 0
+        assert session.scalars(select(Case.label)).all() == ["cliënt B"]  # only their own cases go
 
 
 def test_a_redelivered_update_is_stored_once(db: Database) -> None:
