@@ -60,8 +60,8 @@ class FlowSession:
         case = self._cases.get(case_id) if case_id is not None and needs_case else None
         if case is not None:
             return self._begin_for_case(flow_id, case)
-        if needs_case:
-            return Turn({"pick": "case", "flow": flow_id}, [flow.intro] if flow.intro else [])
+        if needs_case:  # the intro follows once the case is known
+            return Turn({"pick": "case", "flow": flow_id})
         return Turn(flows.start(flow_id), [flow.intro] if flow.intro else [])
 
     def _begin_for_case(self, flow_id: str, case: CaseLike) -> Turn:
