@@ -4,6 +4,9 @@ usage: python scripts/privacy_report.py [OUTPUT_MD]   (default results/privacy-r
 
 The sets are tests/data/scrub_messages.yml and tests/data/crisis_messages.yml; their headers
 explain the labels. tests/test_scrubber.py and tests/test_crisis.py assert the same figures.
+The crisis detector is also measured, separately, on the blind batches
+tests/data/crisis_blind*.yml (written after a round of rule changes, first measured before
+any tuning on them), which show how it does on wording it was not shaped on.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from coach import crisis, scrubber
 ROOT = Path(__file__).resolve().parent.parent
 SCRUB_SET = ROOT / "tests" / "data" / "scrub_messages.yml"
 CRISIS_SET = ROOT / "tests" / "data" / "crisis_messages.yml"
+BLIND_PREFIX = "crisis_blind"
 OUTPUT = ROOT / "results" / "privacy-report.md"
 
 NUMBER_LIKE = (
@@ -38,6 +42,8 @@ TARGETS = {
     "false_removal": 0.05,
     "crisis_recall": 0.98,
     "false_alarm": 0.05,
+    "blind_recall": 0.85,  # an aim for wording the rules were not shaped on
+    "blind_false_alarm": 0.10,
 }
 _MARK = re.compile(r"\[\[([a-z-]+):(.+?)\]\]")
 _WORD = re.compile(r"\w+")
@@ -103,6 +109,32 @@ def load_crisis_sections() -> dict[str, list[tuple[str, crisis.CrisisKind | None
 
 def load_crisis_set() -> list[tuple[str, crisis.CrisisKind | None]]:
     return [item for items in load_crisis_sections().values() for item in items]
+
+
+@dataclass(frozen=True)
+class BlindBatch:
+    name: str
+    status: str  # whether the rules were tuned on it after its first measurement
+    first_run: tuple[str, ...]  # its figures at first sight, as recorded in the file
+    items: tuple[tuple[str, crisis.CrisisKind | None], ...]
+
+
+def blind_paths() -> list[Path]:
+    """tests/data/crisis_blind.yml, crisis_blind2.yml, ... in the order they were written."""
+    paths = (ROOT / "tests" / "data").glob(f"{BLIND_PREFIX}*.yml")
+    return sorted(paths, key=lambda p: int(p.stem.removeprefix(BLIND_PREFIX) or 1))
+
+
+def load_blind_batches() -> list[BlindBatch]:
+    batches = []
+    for path in blind_paths():
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        items = [
+            (t, crisis.CrisisKind[kind.upper()]) for kind, texts in data["crisis"].items() for t in texts
+        ]
+        items += [(t, None) for t in data["no_crisis"]]
+        batches.append(BlindBatch(path.stem, data["status"], tuple(data["first_run"]), tuple(items)))
+    return batches
 
 
 @dataclass
@@ -251,10 +283,12 @@ def report(scrub: ScrubFigures, crisis_fig: CrisisFigures) -> str:
         f"{_mark(crisis_fig.false_alarm_rate <= TARGETS['false_alarm'])} |",
         f"| right kind among detected | {crisis_fig.right_kind}/{crisis_fig.detected} | (no target) |",
         "",
-        "**Read with care:** these sets also shaped the rules. The blind batches under *Per batch* "
-        "show what to expect on wording the rules have not seen: the scrubber held up, the crisis "
-        "detector missed many new phrasings at first sight.",
+        "**Read with care:** this set also shaped the rules, so these figures are optimistic. "
+        "The blind batches below show what to expect on wording the rules have not seen: the "
+        "scrubber held up, the crisis detector misses many new phrasings.",
     ]
+    blind_lines, blind_misses, blind_alarms = _blind()
+    lines += blind_lines
     lines += _batches()
     for title, rows in (
         ("Details missed", scrub.misses),
@@ -262,10 +296,54 @@ def report(scrub: ScrubFigures, crisis_fig: CrisisFigures) -> str:
         ("Crisis messages missed", crisis_fig.misses),
         ("False alarms", crisis_fig.alarms),
         ("Crisis detected as another kind", crisis_fig.kind_errors),
+        ("Blind batches: crisis messages missed now", blind_misses),
+        ("Blind batches: false alarms now", blind_alarms),
     ):
         lines += ["", f"### {title} ({len(rows)})", ""]
         lines += [f"- {row}" for row in rows] or ["- none"]
     return "\n".join(lines) + "\n"
+
+
+def _blind() -> tuple[list[str], list[str], list[str]]:
+    """The crisis detector on the blind batches: figures now, at first sight, and the misses."""
+    lines = [
+        "",
+        "## Crisis detector on blind batches (separate from the tuning set)",
+        "",
+        "Each batch (`tests/data/crisis_blind*.yml`) was written after a round of rule changes "
+        "and measured before any tuning on it; those first measurements are recorded in the file "
+        "and listed below. Batches that were tuned on afterwards no longer count as blind; the "
+        "untouched one is the honest estimate for new wording. Aim: recall ≥ "
+        f"{TARGETS['blind_recall']:.2f}, false alarms ≤ {TARGETS['blind_false_alarm']:.0%}.",
+        "",
+        "| batch | status | recall now | false alarms now |",
+        "|---|---|---|---|",
+    ]
+    firsts, misses, alarms = [], [], []
+    batches = load_blind_batches()
+    for batch in batches:
+        fig = measure_crisis(list(batch.items))
+        lines.append(
+            f"| {batch.name} | {batch.status} | {fig.detected}/{fig.crisis_messages} = {fig.recall:.3f} "
+            f"| {fig.false_alarms}/{fig.questions} = {fig.false_alarm_rate:.1%} |"
+        )
+        firsts += [f"- {batch.name}, {row}" for row in batch.first_run]
+        misses += [f"{batch.name}: {row}" for row in fig.misses]
+        alarms += [f"{batch.name}: {row}" for row in fig.alarms]
+    untouched = [b for b in batches if b.status.startswith("untouched")]
+    if untouched:
+        fig = measure_crisis([item for b in untouched for item in b.items])
+        recall_aim, alarm_aim = TARGETS["blind_recall"], TARGETS["blind_false_alarm"]
+        lines += [
+            "",
+            f"**Untouched blind batch{'es' if len(untouched) > 1 else ''}:** recall "
+            f"{fig.detected}/{fig.crisis_messages} = **{fig.recall:.3f}** "
+            f"(aim ≥ {recall_aim:.2f} {_mark(fig.recall >= recall_aim)}), false alarms "
+            f"{fig.false_alarms}/{fig.questions} = **{fig.false_alarm_rate:.1%}** "
+            f"(aim ≤ {alarm_aim:.0%} {_mark(fig.false_alarm_rate <= alarm_aim)}).",
+        ]
+    lines += ["", "First measurements, as recorded in the batches:", "", *firsts]
+    return lines, misses, alarms
 
 
 def _batches() -> list[str]:
@@ -312,10 +390,13 @@ def main(output: Path) -> None:
     crisis_fig = measure_crisis(load_crisis_set())
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(report(scrub, crisis_fig), encoding="utf-8")
+    blind_figures = {b.name: measure_crisis(list(b.items)) for b in load_blind_batches()}
+    blind = "; ".join(f"{n} {f.recall:.3f}/{f.false_alarm_rate:.1%}" for n, f in blind_figures.items())
     print(
         f"scrubber: number-like recall {scrub.recall(NUMBER_LIKE):.3f}, "
         f"name recall {scrub.recall((scrubber.NAME,)):.3f}, false removal {scrub.false_removal:.1%}; "
-        f"crisis: recall {crisis_fig.recall:.3f}, false alarms {crisis_fig.false_alarm_rate:.1%} -> {output}"
+        f"crisis: recall {crisis_fig.recall:.3f}, false alarms {crisis_fig.false_alarm_rate:.1%}; "
+        f"blind (recall/false alarms): {blind} -> {output}"
     )
 
 

@@ -1,9 +1,21 @@
 from __future__ import annotations
 
-import pytest
+import random
+import time
 
+import pytest
+import yaml
+
+from coach.content import CONTENT_DIR
 from coach.crisis import CrisisKind, answer, detect
-from scripts.privacy_report import TARGETS, CrisisFigures, load_crisis_set, measure_crisis
+from scripts.privacy_report import (
+    TARGETS,
+    BlindBatch,
+    CrisisFigures,
+    load_blind_batches,
+    load_crisis_set,
+    measure_crisis,
+)
 
 
 @pytest.mark.parametrize(
@@ -13,7 +25,7 @@ from scripts.privacy_report import TARGETS, CrisisFigures, load_crisis_set, meas
         ("ik wil zelf niet meer leven", CrisisKind.SUICIDE),
         ("mevrouw zegt dat ze dood wil, ze heeft pillen gespaard", CrisisKind.SUICIDE),
         ("ze staat met een mes in de keuken", CrisisKind.ACUTE_DANGER),
-        ("meneer ligt bewusteloos op de grond", CrisisKind.ACUTE_DANGER),
+        ("meneer ligt bewusteloos op de grond", CrisisKind.MEDICAL),
         ("de vader slaat de kinderen, ik sta nu voor de deur", CrisisKind.CHILD_ABUSE),
         ("het kind heeft blauwe plekken en durft niet naar huis", CrisisKind.CHILD_ABUSE),
         ("ik vermoed kindermishandeling bij gezin B, wat moet ik doen?", CrisisKind.CHILD_ABUSE),
@@ -88,3 +100,172 @@ def test_recall_on_crisis_messages_meets_target(figures: CrisisFigures) -> None:
 
 def test_false_alarms_on_questions_meet_target(figures: CrisisFigures) -> None:
     assert figures.false_alarm_rate <= TARGETS["false_alarm"]
+
+
+# --- indirect wording, recognised through concept lexicons and frames --------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # suicide: a place, a goodbye, a means with preparation, a burden statement
+        ("ze staat bovenop de parkeergarage", CrisisKind.SUICIDE),
+        ("hij heeft al zijn spullen weggegeven en neemt afscheid", CrisisKind.SUICIDE),
+        ("ik ben bang dat hij zichzelf iets aandoet", CrisisKind.SUICIDE),
+        ("mijn cliënt appt dat hij alle pillen van zijn vrouw heeft verzameld", CrisisKind.SUICIDE),
+        ("ze zegt dat haar kinderen beter af zijn zonder haar", CrisisKind.SUICIDE),
+        ("hij heeft een touw over de balk op zolder gegooid", CrisisKind.SUICIDE),
+        ("mijn cliënt vroeg welke brug het hoogst is, ik vertrouw het niet", CrisisKind.SUICIDE),
+        # acute danger: a weapon with a threat, gas with a flame, carbon monoxide
+        ("de buurman dreigt met een hamer", CrisisKind.ACUTE_DANGER),
+        ("de zoon loopt met een schroevendraaier achter zijn vader aan", CrisisKind.ACUTE_DANGER),
+        ("er hangt een vreemde lucht in de flat en meneer is duizelig en misselijk", CrisisKind.ACUTE_DANGER),
+        ("hij heeft benzine over de bank gegoten en staat met een aansteker", CrisisKind.ACUTE_DANGER),
+        # violence against the worker or a client
+        ("ze is in elkaar geslagen en ligt op de grond", CrisisKind.VIOLENCE),
+        ("hij heeft me in de gang klem gezet", CrisisKind.VIOLENCE),
+        ("de bezoeker laat me de woning niet uit", CrisisKind.ACUTE_DANGER),
+        ("hij zei dat hij weet waar ik woon", CrisisKind.VIOLENCE),
+        # domestic violence: a suspicious story, coercive control, someone hiding
+        (
+            "mevrouw heeft een blauw oog en zegt dat ze tegen de deur liep, ik geloof het niet",
+            CrisisKind.DOMESTIC_VIOLENCE,
+        ),
+        (
+            "haar partner heeft haar paspoort afgepakt en ze mag het huis niet uit",
+            CrisisKind.DOMESTIC_VIOLENCE,
+        ),
+        ("ze belde me fluisterend vanuit de kast, haar man is thuis", CrisisKind.DOMESTIC_VIOLENCE),
+        # child abuse and neglect
+        ("ik zag een baby met vingerafdrukken op zijn wangen", CrisisKind.CHILD_ABUSE),
+        ("de moeder is stomdronken en de baby van 6 maanden ligt alleen te huilen", CrisisKind.CHILD_ABUSE),
+        ("het zoontje van mevrouw wordt geslagen door haar vriend", CrisisKind.CHILD_ABUSE),
+        # medical emergencies and someone confused outside in danger
+        ("mevrouw is verward de straat op gegaan, het vriest", CrisisKind.MEDICAL),
+        ("meneer heeft zijn hoofd gestoten, is suf en moet overgeven", CrisisKind.MEDICAL),
+        ("meneer praat ineens krom en zijn mondhoek hangt", CrisisKind.MEDICAL),
+        ("meneer ligt al sinds gisteren op de vloer, hij kan niet opstaan", CrisisKind.MEDICAL),
+        ("de peuter heeft een knoopbatterij ingeslikt", CrisisKind.MEDICAL),
+        ("mevrouw met dementie is sinds vanmiddag weg en het wordt donker", CrisisKind.MEDICAL),
+    ],
+)
+def test_indirect_crisis_wording_is_recognised(text: str, kind: CrisisKind) -> None:
+    assert detect(text) is kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # questions about the topics
+        "hoe bespreek ik suïcidaliteit met een cliënt?",
+        "hoe ga ik om met een agressieve cliënt in het algemeen?",
+        "welke signalen wijzen op een beroerte?",
+        "hoe herken ik uitdroging bij ouderen?",
+        # past or non-acute problems in a real case
+        "vroeger was er huiselijk geweld in het gezin",
+        "ze heeft schulden en doet de deur niet open",
+        "vroeger sloeg hij haar, nu woont ze veilig",
+        "mevrouw met dementie dwaalt soms verward buiten als het koud is",
+        # the same words in daily care work
+        "mevrouw heeft open wonden aan haar benen en wil geen verband",
+        "ik heb de medicijnen van mevrouw klaargezet in de baxterrol",
+        "mevrouw neemt afscheid van de thuiszorg want ze gaat naar een verzorgingshuis",
+        "meneer wil zijn medicijnen niet meer innemen, hoe motiveer ik hem?",
+        "de zoon duwt de rolstoel van zijn moeder naar de huiskamer",
+        "mevrouw is vorige maand gevallen en durft nu niet meer alleen te douchen",
+        "mevrouw krijgt steeds blauwe plekken door haar bloedverdunners",
+        "hij heeft een hamer gepakt om de kast in elkaar te zetten",
+        "hij geeft zijn spullen weg aan de kringloop omdat hij kleiner gaat wonen",
+        "meneer heeft een jachtvergunning en een geweer, is dat een risico dat ik moet bespreken?",
+    ],
+)
+def test_ordinary_messages_with_crisis_words_are_not_a_crisis(text: str) -> None:
+    assert detect(text) is None
+
+
+def test_the_past_only_covers_its_own_stretch_of_text() -> None:
+    assert detect("vroeger sloeg hij haar, nu woont ze veilig") is None
+    assert detect("vroeger sloeg hij haar en nu slaat hij haar weer") is CrisisKind.DOMESTIC_VIOLENCE
+
+
+def test_a_negation_after_the_verb_counts() -> None:
+    assert detect("de vader slaat de kinderen niet, maar schreeuwt wel") is None
+    assert detect("de vader slaat de kinderen") is CrisisKind.CHILD_ABUSE
+
+
+def test_an_accident_named_by_the_worker_explains_a_bruise_but_a_reported_one_does_not() -> None:
+    assert detect("mevrouw is gevallen en heeft een blauwe plek op haar arm") is None
+    told = "mevrouw heeft een blauwe plek en zegt dat ze gevallen is, ik geloof het niet"
+    assert detect(told) is CrisisKind.DOMESTIC_VIOLENCE
+
+
+def test_a_real_person_does_not_turn_a_frame_in_a_knowledge_question_into_a_crisis() -> None:
+    assert detect("hoe bespreek ik met mevrouw dat ze verward is en het koud heeft?") is None
+    assert detect("mevrouw is verward en het vriest, ze staat buiten") is CrisisKind.MEDICAL
+
+
+def test_the_medical_answer_points_to_112_and_the_gp_out_of_hours() -> None:
+    text = answer(CrisisKind.MEDICAL)
+    assert text.startswith("Is iemand in levensgevaar")
+    assert "112" in text.splitlines()[0]
+    assert "huisarts" in text and "huisartsenpost" in text
+    assert "meldcode" not in text
+
+
+def test_crisis_content_has_no_duplicate_keys() -> None:
+    """YAML keeps the last of two equal keys silently; a duplicate concept would lose words."""
+
+    class Strict(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
+        keys = [loader.construct_object(k) for k, _ in node.value]
+        duplicates = {k for k in keys if keys.count(k) > 1}
+        assert not duplicates, f"duplicate keys {duplicates} at line {node.start_mark.line + 1}"
+        return loader.construct_mapping(node)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    yaml.load((CONTENT_DIR / "crisis.yml").read_text(encoding="utf-8"), Loader=Strict)
+
+
+def test_odd_and_long_input_does_not_crash_and_stays_fast() -> None:
+    rng = random.Random(5)
+    alphabet = "abcdefghijklmnopqrstuvwxyz ëï.,!?\n\t\u0000\u200f\u202e🙂<>*_[]|~@="
+    texts = ["", " ", "~3", "@child", "=geduwd", "x" * 4096, "mes " * 1000, "[naam] " * 500]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 300))) for _ in range(200)]
+    start = time.perf_counter()
+    for text in texts:
+        assert detect(text) in (None, *CrisisKind)
+    assert time.perf_counter() - start < 30
+
+
+# --- blind batches: measured separately from the tuning set ------------------------------
+
+
+@pytest.fixture(scope="module")
+def blind_batches() -> list[BlindBatch]:
+    return load_blind_batches()
+
+
+def test_blind_batches_are_big_enough_and_record_their_first_measurement(
+    blind_batches: list[BlindBatch],
+) -> None:
+    assert len(blind_batches) >= 2
+    for batch in blind_batches:
+        crisis_count = sum(kind is not None for _, kind in batch.items)
+        assert len(batch.items) >= 60 and crisis_count >= 40 and len(batch.items) - crisis_count >= 20, (
+            batch.name
+        )
+        assert batch.first_run and batch.status, batch.name
+    assert any(b.status.startswith("untouched") for b in blind_batches)
+
+
+def test_blind_batches_do_not_share_messages_with_the_tuning_set(blind_batches: list[BlindBatch]) -> None:
+    tuning = {text for text, _ in load_crisis_set()}
+    for batch in blind_batches:
+        assert not tuning & {text for text, _ in batch.items}, batch.name
+
+
+def test_false_alarms_on_blind_batches_stay_within_the_aim(blind_batches: list[BlindBatch]) -> None:
+    for batch in blind_batches:
+        assert measure_crisis(list(batch.items)).false_alarm_rate <= TARGETS["blind_false_alarm"], batch.name
