@@ -29,7 +29,7 @@ from bot.rasa_client import RasaClient, RasaUnavailable, RasaUnreachable
 from bot.rasa_tracker import RasaTrackerStore
 from bot.replies import MENU_BUTTON, Button, Reply
 from bot.settings import Settings
-from coach import input_check
+from coach import crisis, input_check
 from coach.scrubber import scrub
 
 log = logging.getLogger(__name__)
@@ -195,6 +195,12 @@ class Conversation:
             answer = [Reply(input_check.ANSWERS[problem], (MENU_BUTTON,))]
             await self._answered(user, message, answer, outlet, flow="guard")
             return True
+        kind = crisis.detect(text) if message.payload is None else None
+        if kind is not None:  # a fixed answer at once; Rasa's flow stays where it was
+            await self._answered(
+                user, message, [Reply(crisis.answer(kind), (MENU_BUTTON,))], outlet, flow="crisis"
+            )
+            return True
 
         replies = await self._answer_from_before_a_crash(user, message)
         if replies is None:
@@ -256,7 +262,7 @@ class Conversation:
         """The bot's own answers (privacy, export, delete, ...); False once the user is erased."""
         action = message.payload
         if action == Local.DELETE_YES:
-            await self.erase(user)
+            self.erase(user)
             try:  # the confirmation can't be stored: there is no one left to store it for
                 await outlet.send(user, Reply(texts.DELETED))
             except DeliveryFailed as exc:
@@ -272,7 +278,7 @@ class Conversation:
         await self._answered(user, message, local_answer(action), outlet, flow=LOCAL_FLOWS.get(action))
         return True
 
-    async def erase(self, user: User) -> None:
+    def erase(self, user: User) -> None:
         """Delete the user from the application database and from Rasa's tracker store."""
         with self._db.session() as session:
             stored = session.get(User, user.id)
@@ -311,11 +317,13 @@ class Conversation:
         """Answer what is left: crashed-over, pending and unsent messages older than `grace`."""
         now = transcript.now()
         with self._db.session() as session:
+            told: set[int] = set()  # users with a fresh "not processed" notice: send it now
             for message in transcript.expired(session, now - self._pending_max_age):
                 transcript.finish(session, message.id, Status.FAILED)
                 notice = Reply(texts.not_processed(texts.quote(message.text)), (MENU_BUTTON,))
                 transcript.queue(session, message.user_id, [notice], reply_to=message)
-            users = transcript.users_with_work(session, now - grace)
+                told.add(message.user_id)
+            users = transcript.users_with_work(session, now - grace, including=told)
         if not users:
             return
         rasa_up = await self._rasa.is_up()

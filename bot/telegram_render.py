@@ -134,6 +134,8 @@ async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
             log.info("Telegram call failed (%s); retrying in %.0f s", exc, delay)
             await asyncio.sleep(delay)
             delay *= 2
+        except TelegramError as exc:  # anything else Telegram refuses won't work next time either
+            raise DeliveryFailed(str(exc), permanent=True) from exc
     raise AssertionError("unreachable")
 
 

@@ -6,7 +6,7 @@ ones as the outbox (queued -> sent/failed). Text arrives here already scrubbed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -145,13 +145,16 @@ def label_turn(
     session.execute(update(Message).where(Message.reply_to_id == message_id).values(flow=flow))
 
 
-def users_with_work(session: Session, created_before: datetime) -> list[User]:
-    """Users with an unanswered incoming or an unsent outgoing message older than the cutoff."""
-    waiting = (Message.direction == Direction.IN.value) & Message.status.in_(UNANSWERED) | (
-        Message.direction == Direction.OUT.value
-    ) & (Message.status == Status.QUEUED.value)
-    ids = select(Message.user_id).where(waiting, Message.created_at < created_before).distinct()
-    return list(session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)))
+def users_with_work(
+    session: Session, created_before: datetime, including: Collection[int] = ()
+) -> list[User]:
+    """Users with an unanswered incoming or an unsent outgoing message older than the cutoff,
+    and the users `including` names."""
+    unanswered = (Message.direction == Direction.IN.value) & Message.status.in_(UNANSWERED)
+    unsent = (Message.direction == Direction.OUT.value) & (Message.status == Status.QUEUED.value)
+    ids = select(Message.user_id).where(unanswered | unsent, Message.created_at < created_before).distinct()
+    query = select(User).where(User.id.in_(ids) | User.id.in_(list(including))).order_by(User.id)
+    return list(session.scalars(query))
 
 
 def expired(session: Session, created_before: datetime) -> list[Message]:

@@ -1,0 +1,33 @@
+"""A crisis message gets the fixed answer at once, in any flow, and the flow goes on after."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.rasa_stack import RasaStack
+from tests.test_chat import _chat
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_crisis_in_the_middle_of_a_flow_then_the_flow_continues(
+    tmp_path: Path, rasa_stack: RasaStack
+) -> None:
+    output = _chat(
+        tmp_path,
+        rasa_stack,
+        "hoi\n2\ncliënt A\n"  # the menu's second button: Signalen verzamelen
+        "mijn cliënt zegt net dat hij er vanavond een eind aan maakt\n"
+        "de huisarts\nexit\n",
+    )
+    assert "113" in output and "112" in output  # the fixed crisis answer
+    after_crisis = output.split("113", 1)[1]
+    assert "vraag 2 van 8" in after_crisis  # "de huisarts" answered question 1: the flow went on
+
+
+def test_a_question_about_the_topic_is_answered_as_content(tmp_path: Path, rasa_stack: RasaStack) -> None:
+    output = _chat(tmp_path, rasa_stack, "welke signalen van kindermishandeling zijn er?\nexit\n")
+    assert "0800-2000" not in output  # no crisis answer for a knowledge question
+    assert "Bron:" in output or "Hiermee kan ik je helpen" in output
