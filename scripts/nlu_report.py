@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-SUMMARY_ROWS = ("macro avg", "weighted avg")
+SUMMARY_ROWS = ("macro avg", "weighted avg", "micro avg")
 
 
 def main(results_dir: Path, output: Path) -> None:
