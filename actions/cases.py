@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -77,42 +78,50 @@ class ActionOpenCase(Action):
         return []
 
 
-class ActionCloseCase(Action):
+class _SetCaseStatus(Action, ABC):
+    """Close or reopen the case named by the button; the answers stay either way.
+
+    Abstract, so rasa_sdk doesn't register it as an action of its own.
+    """
+
+    status = ""
+
+    @abstractmethod
+    def confirm(self, case: Case) -> tuple[str, list[dict[str, Any]]]:
+        """The confirmation text and buttons."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        case = _case(tracker)
+        if case is None:
+            _list(dispatcher, tracker, NOT_FOUND)
+            return []
+        repository(tracker).set_status(case.id, self.status)
+        text, buttons = self.confirm(case)
+        dispatcher.utter_message(text=text, buttons=buttons)
+        return []
+
+
+class ActionCloseCase(_SetCaseStatus):
+    status = "closed"
+
     def name(self) -> str:
         return "action_close_case"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        case = _case(tracker)
-        if case is None:
-            _list(dispatcher, tracker, NOT_FOUND)
-            return []
-        repository(tracker).set_status(case.id, "closed")
-        dispatcher.utter_message(
-            text=f"{case.label} is afgesloten. Je antwoorden blijven bewaard; je kunt de cliënt heropenen.",
-            buttons=[
-                button("Heropenen", "reopen_case", case_id=str(case.id)),
-                button("Mijn cliënten", "list_cases"),
-            ],
-        )
-        return []
+    def confirm(self, case: Case) -> tuple[str, list[dict[str, Any]]]:
+        text = f"{case.label} is afgesloten. Je antwoorden blijven bewaard; je kunt de cliënt heropenen."
+        return text, [
+            button("Heropenen", "reopen_case", case_id=str(case.id)),
+            button("Mijn cliënten", "list_cases"),
+        ]
 
 
-class ActionReopenCase(Action):
+class ActionReopenCase(_SetCaseStatus):
+    status = "open"
+
     def name(self) -> str:
         return "action_reopen_case"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        case = _case(tracker)
-        if case is None:
-            _list(dispatcher, tracker, NOT_FOUND)
-            return []
-        repository(tracker).set_status(case.id, "open")
-        dispatcher.utter_message(
-            text=f"{case.label} is weer open.",
-            buttons=[button("Overzicht", "open_case", case_id=str(case.id))],
-        )
-        return []
+    def confirm(self, case: Case) -> tuple[str, list[dict[str, Any]]]:
+        return f"{case.label} is weer open.", [button("Overzicht", "open_case", case_id=str(case.id))]
