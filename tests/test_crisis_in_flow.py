@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from coach import content
 from tests.rasa_stack import RasaStack
 from tests.test_chat import _chat
 
@@ -29,5 +30,6 @@ def test_a_crisis_in_the_middle_of_a_flow_then_the_flow_continues(
 
 def test_a_question_about_the_topic_is_answered_as_content(tmp_path: Path, rasa_stack: RasaStack) -> None:
     output = _chat(tmp_path, rasa_stack, "welke signalen van kindermishandeling zijn er?\nexit\n")
-    assert "0800-2000" not in output  # no crisis answer for a knowledge question
+    openings = content.load("crisis")["answer"]["openings"].values()
+    assert not any(opening in output for opening in openings)  # no crisis answer for a knowledge question
     assert "Bron:" in output or "Hiermee kan ik je helpen" in output
