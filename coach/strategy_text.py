@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from coach import content
+from coach.sections import source_line
 from coach.strategy import NoClearFit, Question, Recommendation
 
 QUESTION = "Wat past het best bij je cliënt? Kies wat het meest klopt."
@@ -11,10 +12,6 @@ NONE_OPTION = "Geen van deze"
 
 def _bullets(lines: tuple[str, ...]) -> str:
     return "\n".join(f"• {line}" for line in lines)
-
-
-def source_line(title: str) -> str:
-    return f"Bron: {title}"
 
 
 def explain(strategy_key: str, heading: str = "", note: str = "") -> str:
