@@ -41,7 +41,7 @@ $(APP_ENV)/.complete: requirements/app.lock
 $(MODEL): $(TRAINING_DATA) $(RASA_ENV)/.complete
 	@echo "==> training the model (about 2 minutes; progress bars below)"
 	@start=$$(date +%s); \
-	$(RASA) train --data nlu stories --domain domain --config config.yml \
+	flock models.lock $(RASA) train --data nlu stories --domain domain --config config.yml \
 		--out models --fixed-model-name deuropener; \
 	echo "==> trained in $$(( $$(date +%s) - start )) s"
 

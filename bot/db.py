@@ -61,7 +61,7 @@ class Database:
         config = alembic_config()
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")  # feature branches of the schema may coexist
 
     @contextmanager
     def session(self) -> Iterator[Session]:

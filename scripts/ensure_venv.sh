@@ -44,7 +44,7 @@ log "$name: installed in $(( $(date +%s) - start )) s; checking imports"
 
 case "$name" in
   rasa) "$venv/bin/python" -c "import rasa, rasa.core.agent, tensorflow; print('rasa', rasa.__version__)" >&2 ;;
-  app) "$venv/bin/python" -c "import telegram, sqlalchemy, spacy, rasa_sdk, pytest; print('app ok')" >&2 ;;
+  app) "$venv/bin/python" -c "import telegram, sqlalchemy, spacy, rasa_sdk, pytest, cryptography, matplotlib, hypothesis; print('app ok')" >&2 ;;
 esac
 
 touch "$venv/.complete"

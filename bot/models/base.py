@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+import json
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, MetaData, Text, TypeDecorator
@@ -61,3 +62,19 @@ class TranscriptText(TypeDecorator[str]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return value
+
+
+class SecretJSON(TypeDecorator[Any]):
+    """A JSON document about a client (a case's flow answers), stored as text.
+
+    Like `TranscriptText`, this is where encryption at rest (issue 5) is applied.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)

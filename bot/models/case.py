@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.models.base import Base, UTCDateTime, utcnow
+from bot.models.base import Base, SecretJSON, UTCDateTime, utcnow
 
 
 class Case(Base):
@@ -18,6 +18,6 @@ class Case(Base):
     owner: Mapped[str] = mapped_column(String(64), index=True)  # the worker's pseudonym (Rasa sender id)
     label: Mapped[str] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(10), default="open")  # open | closed
-    flows: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # flow id -> {step, answers, done}
+    flows: Mapped[dict[str, Any]] = mapped_column(SecretJSON, default=dict)  # flow id -> {step, answers, done}
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

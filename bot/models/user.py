@@ -29,5 +29,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the worker was told (once) that personal details are removed from what they send.
+    details_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     team: Mapped[Team] = relationship(lazy="joined", innerjoin=True)
