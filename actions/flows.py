@@ -15,6 +15,7 @@ from coach import flows
 from coach.flow_session import RENAME, FlowSession
 from coach.questions import looks_like_question
 from storage.cases import CaseRepository
+from storage.progress import ProgressRepository
 
 STATE = "flow_state"
 QUESTION_CONFIDENCE = 0.6
@@ -30,7 +31,8 @@ COMMAND_CONFIDENCE_WHILE_TYPING = 0.97
 
 
 def session(tracker: Tracker) -> FlowSession:
-    return FlowSession(CaseRepository(owner=tracker.sender_id))
+    owner = tracker.sender_id
+    return FlowSession(CaseRepository(owner=owner), ProgressRepository(owner=owner))
 
 
 def _case_id(tracker: Tracker) -> int | None:

@@ -15,6 +15,7 @@ from rasa_sdk.events import (
 )
 from rasa_sdk.executor import CollectingDispatcher
 
+from coach import flows
 from coach.flow_session import RENAME
 
 
@@ -46,6 +47,11 @@ class ActionStop(Action):
             dispatcher.utter_message(
                 text=f"Je antwoorden tot nu toe zijn bewaard bij {state['case_label']}. "
                 "Later ga je verder via 'Mijn cliënten'."
+            )
+        elif state.get("step", 0) > 0 and state.get("flow") in flows.flows():
+            title = flows.flows()[state["flow"]].title
+            dispatcher.utter_message(
+                text=f"Ik onthoud waar je was. Kies later weer '{title}', dan ga je daar verder."
             )
         dispatcher.utter_message(response="utter_menu")
         return [ActiveLoop(None), AllSlotsReset()]

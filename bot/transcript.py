@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.inbound import Inbound
-from bot.models import Case, Direction, Message, Status, User
+from bot.models import Case, Direction, FlowProgress, Message, Status, User
 from bot.replies import Button, Reply
 
 EXPORT = "export"  # kind of an outgoing message that sends the worker's data as a file
@@ -176,6 +176,7 @@ def export(session: Session, user: User) -> dict[str, Any]:
     """Everything stored about the user, as JSON-able data (for /mijngegevens)."""
     messages = session.scalars(select(Message).where(Message.user_id == user.id).order_by(Message.id))
     cases = session.scalars(select(Case).where(Case.owner == user.pseudonym).order_by(Case.id))
+    progress = session.scalars(select(FlowProgress).where(FlowProgress.owner == user.pseudonym))
     return {
         "gebruiker": {
             "rol": user.role,
@@ -209,12 +210,17 @@ def export(session: Session, user: User) -> dict[str, Any]:
             }
             for c in cases
         ],
+        "stappenplannen": [
+            {"onderwerp": p.flow_id, "voortgang": p.state, "bijgewerkt_op": p.updated_at.isoformat()}
+            for p in progress
+        ],
     }
 
 
 def erase(session: Session, user: User) -> None:
     """Delete the user, their messages and cases (invites they used stay, unlinked)."""
     session.execute(delete(Case).where(Case.owner == user.pseudonym))
+    session.execute(delete(FlowProgress).where(FlowProgress.owner == user.pseudonym))
     session.execute(delete(Message).where(Message.user_id == user.id))
     session.execute(delete(User).where(User.id == user.id))
 

@@ -36,6 +36,13 @@ class Cases(Protocol):
     def rename(self, case_id: int, label: str) -> Any | None: ...
 
 
+class Progress(Protocol):
+    """Where the worker is in flows that are not about a case."""
+
+    def get(self, flow_id: str) -> dict[str, Any] | None: ...
+    def save(self, flow_id: str, state: dict[str, Any]) -> None: ...
+
+
 @dataclass
 class Turn:
     """What to tell the worker after one input, and the new state."""
@@ -46,8 +53,9 @@ class Turn:
 
 
 class FlowSession:
-    def __init__(self, cases: Cases) -> None:
+    def __init__(self, cases: Cases, progress: Progress | None = None) -> None:
         self._cases = cases
+        self._progress = progress
 
     # --- starting ---------------------------------------------------------------------
 
@@ -62,20 +70,19 @@ class FlowSession:
             return self._begin_for_case(flow_id, case)
         if needs_case:  # the intro follows once the case is known
             return Turn({"pick": "case", "flow": flow_id})
+        stored = self._progress.get(flow_id) if self._progress else None
+        if resumed := _resume(flow_id, stored, {}, "Je was hier eerder mee bezig. "):
+            return resumed
         return Turn(flows.start(flow_id), [flow.intro] if flow.intro else [])
 
     def _begin_for_case(self, flow_id: str, case: CaseLike) -> Turn:
         flow = flows.flows()[flow_id]
-        stored = case.flows.get(flow_id)
         base = {"case_id": case.id, "case_label": case.label}
         if flow_id == RENAME:
             return Turn({**flows.start(flow_id), **base})
-        if stored and not stored.get("done") and stored.get("step", 0) > 0:
-            state = {**flows.start(flow_id, stored.get("answers"), stored["step"]), **base}
-            if flows.current(state) is not None:
-                n, total = flows.progress(state)
-                note = f"Je was hier eerder mee bezig voor {case.label}. "
-                return Turn(state, [note + f"We gaan verder bij stap {n + 1} van {total}."])
+        note = f"Je was hier eerder mee bezig voor {case.label}. "
+        if resumed := _resume(flow_id, case.flows.get(flow_id), base, note):
+            return resumed
         intro = f"{flow.title} voor {case.label}. {flow.intro}".strip()
         return Turn({**flows.start(flow_id), **base}, [intro])
 
@@ -135,11 +142,13 @@ class FlowSession:
         return self._begin_for_case(flow_id, case)
 
     def _save(self, state: State, done: bool) -> None:
-        case_id = state.get("case_id")
-        if case_id is None or state["flow"] == RENAME:
+        if state["flow"] == RENAME:
             return
         stored = {"step": state["step"], "answers": state["answers"], "done": done}
-        self._cases.save_flow(case_id, state["flow"], stored)
+        if (case_id := state.get("case_id")) is not None:
+            self._cases.save_flow(case_id, state["flow"], stored)
+        elif self._progress is not None:
+            self._progress.save(state["flow"], stored)
 
     # --- finishing ----------------------------------------------------------------------
 
@@ -160,3 +169,14 @@ class FlowSession:
             return f"{problem} Het label blijft '{state.get('case_label')}'."
         self._cases.rename(state["case_id"], label)
         return f"Gelukt: '{state.get('case_label')}' heet nu '{label}'."
+
+
+def _resume(flow_id: str, stored: dict[str, Any] | None, base: dict[str, Any], note: str) -> Turn | None:
+    """Pick up an unfinished flow where the worker left it; None if there is nothing to resume."""
+    if not stored or stored.get("done") or stored.get("step", 0) <= 0:
+        return None
+    state = {**flows.start(flow_id, stored.get("answers"), stored["step"]), **base}
+    if flows.current(state) is None:
+        return None
+    n, total = flows.progress(state)
+    return Turn(state, [note + f"We gaan verder bij stap {n + 1} van {total}."])

@@ -10,6 +10,7 @@ from coach import answers, flow_text, flows
 from coach.flow_session import FlowSession
 from coach.flows import BACK, DONE, NEXT, SKIP, YES
 from storage.cases import CaseRepository
+from storage.progress import ProgressRepository
 
 
 @pytest.fixture
@@ -90,6 +91,25 @@ def test_a_case_flow_asks_for_a_label_stores_answers_and_resumes(cases: CaseRepo
     assert flows.current(again.state).position == (3, 8)
     assert "verder bij stap 3" in again.notes[0]
     assert again.state["answers"]["voortraject.signalen_verzamelen.0"] == "de buurvrouw"
+
+
+def test_a_reading_flow_resumes_where_the_worker_stopped(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    session = FlowSession(CaseRepository("worker-1", url), ProgressRepository("worker-1", url))
+    turn = session.begin("eerste_contact")
+    turn = session.advance(turn.state, NEXT, None)
+    turn = session.advance(turn.state, NEXT, None)
+    # stopped here; the next time the flow starts at the guidelines not yet read
+    again = session.begin("eerste_contact")
+    assert again.state["step"] == 2
+    assert "verder bij stap 3" in again.notes[0]
+    # another worker starts at the beginning
+    other = FlowSession(CaseRepository("worker-2", url), ProgressRepository("worker-2", url))
+    assert other.begin("eerste_contact").state["step"] == 0
+    # a finished flow starts afresh
+    while not turn.done:
+        turn = session.advance(turn.state, NEXT, None)
+    assert session.begin("eerste_contact").state["step"] == 0
 
 
 def test_a_label_with_a_name_is_refused(cases: CaseRepository) -> None:

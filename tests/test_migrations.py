@@ -15,7 +15,7 @@ from bot.db import Database, alembic_config
 from bot.inbound import typed
 from bot.models import Base, Role
 
-TABLES = {"teams", "users", "invites", "strangers", "messages", "cases", "alembic_version"}
+TABLES = {"teams", "users", "invites", "strangers", "messages", "cases", "flow_progress", "alembic_version"}
 
 
 def _check(db: Database) -> None:

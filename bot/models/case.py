@@ -18,6 +18,7 @@ class Case(Base):
     owner: Mapped[str] = mapped_column(String(64), index=True)  # the worker's pseudonym (Rasa sender id)
     label: Mapped[str] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(10), default="open")  # open | closed
-    flows: Mapped[dict[str, Any]] = mapped_column(SecretJSON, default=dict)  # flow id -> {step, answers, done}
+    # flow id -> {step, answers, done}
+    flows: Mapped[dict[str, Any]] = mapped_column(SecretJSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
