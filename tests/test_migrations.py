@@ -16,6 +16,7 @@ from bot.inbound import typed
 from bot.models import Base, Role
 
 TABLES = {"teams", "users", "invites", "strangers", "messages", "cases", "flow_progress", "alembic_version"}
+TABLES |= {"nudge_schedules", "nudge_dispatches"}  # reflection nudges (0004)
 
 
 def _check(db: Database) -> None:

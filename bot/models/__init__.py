@@ -4,6 +4,7 @@ from bot.models.base import Base
 from bot.models.case import Case
 from bot.models.invite import Invite
 from bot.models.message import Direction, Message, Status
+from bot.models.nudge import DispatchStatus, NudgeDispatch, NudgeSchedule
 from bot.models.progress import FlowProgress
 from bot.models.stranger import Stranger
 from bot.models.team import Team
@@ -13,9 +14,12 @@ __all__ = [
     "Base",
     "Case",
     "Direction",
+    "DispatchStatus",
     "FlowProgress",
     "Invite",
     "Message",
+    "NudgeDispatch",
+    "NudgeSchedule",
     "Role",
     "Status",
     "Stranger",
