@@ -17,6 +17,7 @@ from bot.models import Base, Role
 
 TABLES = {"teams", "users", "invites", "strangers", "messages", "cases", "flow_progress", "alembic_version"}
 TABLES |= {"nudge_schedules", "nudge_dispatches"}  # reflection nudges (0004)
+TABLES |= {"reflections"}  # reflections on the working relationship (0005)
 
 
 def _check(db: Database) -> None:

@@ -6,6 +6,7 @@ from bot.models.invite import Invite
 from bot.models.message import Direction, Message, Status
 from bot.models.nudge import DispatchStatus, NudgeDispatch, NudgeSchedule
 from bot.models.progress import FlowProgress
+from bot.models.reflection import Reflection
 from bot.models.stranger import Stranger
 from bot.models.team import Team
 from bot.models.user import Role, User
@@ -20,6 +21,7 @@ __all__ = [
     "Message",
     "NudgeDispatch",
     "NudgeSchedule",
+    "Reflection",
     "Role",
     "Status",
     "Stranger",
