@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from bot import access, texts, transcript
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from bot import access, crypto, retention, texts, transcript
 from bot.db import Database
 from bot.flows import flow_of
 from bot.inbound import COMMANDS, Inbound, Kind, Local, local_button
@@ -77,8 +80,10 @@ class Conversation:
         patience: float = 10.0,
         pending_max_age: timedelta = timedelta(hours=1),
         tracker_store: RasaTrackerStore | None = None,
+        retention_days: int = texts.DEFAULT_RETENTION_DAYS,
     ) -> None:
         self._db = db
+        self.retention_days = retention_days
         self._rasa = rasa
         self._pseudonyms = pseudonyms
         self._channel = channel
@@ -132,8 +137,21 @@ class Conversation:
             if chat_id is not None and user.chat_id != chat_id:
                 user.chat_id = chat_id
             text = self._scrubbed(user.id, inbound.text) if inbound.kind is Kind.TEXT else inbound.text
-            transcript.receive(session, user, inbound, text, update_id)
+            message = transcript.receive(session, user, inbound, text, update_id)
+            if message is not None and text != inbound.text:
+                self._tell_details_removed(session, user, message)
             return Ticket(user=user)
+
+    def _tell_details_removed(self, session: Session, user: User, message: Message) -> None:
+        """The first time scrubbing changed a worker's message: tell them once, kindly, why."""
+        first = session.execute(
+            update(User)
+            .where(User.id == user.id, User.details_notice_at.is_(None))
+            .values(details_notice_at=transcript.now())
+        )
+        if first.rowcount:  # atomic: two messages at once still give one notice
+            notice = [Reply(texts.DETAILS_REMOVED)]
+            transcript.queue(session, user.id, notice, reply_to=message, flow="privacy")
 
     def _scrubbed(self, user_id: int, text: str | None) -> str | None:
         if not text:
@@ -275,7 +293,8 @@ class Conversation:
                 transcript.queue_export(session, user.id, message)
             await self._flush(user, outlet)
             return True
-        await self._answered(user, message, local_answer(action), outlet, flow=LOCAL_FLOWS.get(action))
+        answer = local_answer(action, self.retention_days)
+        await self._answered(user, message, answer, outlet, flow=LOCAL_FLOWS.get(action))
         return True
 
     def erase(self, user: User) -> None:
@@ -283,6 +302,7 @@ class Conversation:
         with self._db.session() as session:
             stored = session.get(User, user.id)
             if stored is not None:
+                retention.erase_user_rows(session, stored)  # every table referring to the user
                 transcript.erase(session, stored)
         self._names.pop(user.id, None)
         if self._tracker_store is not None:
@@ -311,6 +331,12 @@ class Conversation:
                 transcript.finish(session, message.id, Status.SENT)
         return True
 
+    def purge_old(self) -> retention.Purged:
+        """The retention job: delete transcripts, cases and Rasa events past the retention period."""
+        purged = retention.purge(self._db, self._tracker_store, self.retention_days)
+        log.info("Retention (%d days): %s", self.retention_days, purged)
+        return purged
+
     # --- the retry job ----------------------------------------------------------------------
 
     async def recover(self, outlet: Outlet, grace: timedelta = timedelta(seconds=10)) -> None:
@@ -338,6 +364,7 @@ class Conversation:
 
 def open_conversation(settings: Settings, channel: str) -> tuple[Conversation, RasaClient, Database]:
     """The conversation with its database (migrated) and Rasa client, from the settings."""
+    crypto.configure_from(settings)  # the data keys, for this process
     db = Database(settings.database_url)
     db.migrate()
     rasa = RasaClient(
@@ -356,6 +383,7 @@ def open_conversation(settings: Settings, channel: str) -> tuple[Conversation, R
         tracker_store=RasaTrackerStore(settings.rasa_tracker_db_url)
         if settings.rasa_tracker_db_url
         else None,
+        retention_days=settings.retention_days,
     )
     scrub("Hallo")  # load the scrubber's language data now (about 2 s), not on the first message
     return conversation, rasa, db
@@ -370,10 +398,10 @@ LOCAL_FLOWS = {
 }
 
 
-def local_answer(action: str | None) -> list[Reply]:
+def local_answer(action: str | None, retention_days: int = texts.DEFAULT_RETENTION_DAYS) -> list[Reply]:
     """What the bot itself answers to a command, a button of its own, or an unusable message."""
     if action == Local.PRIVACY:
-        return [Reply(texts.PRIVACY, (MENU_BUTTON,))]
+        return [Reply(texts.privacy(retention_days), (MENU_BUTTON,))]
     if action == Local.DELETE_ASK:
         buttons = (
             Button(texts.DELETE_YES, local_button(Local.DELETE_YES)),

@@ -15,6 +15,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 
+from bot import retention
 from bot.settings import ROOT, Settings
 
 log = logging.getLogger("deuropener")
@@ -129,6 +130,12 @@ def main() -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
+    # Without Telegram, this is the long-running process: it runs the retention job (the bot does otherwise).
+    purges = not settings.telegram_token
+    next_purge = time.monotonic()
+    if purges:
+        next_purge = _purge(settings)  # before the others start: no one else migrates meanwhile
+
     running = services(settings)
     for service in running:
         service.start(env)
@@ -143,6 +150,8 @@ def main() -> int:
                 pending.remove(service)
                 if not pending:
                     _announce(settings)
+        if purges and time.monotonic() >= next_purge:
+            next_purge = _purge(settings)
         dead = [s for s in running if not s.alive()]
         if dead:
             log.error("%s stopped unexpectedly: stopping everything", dead[0].name)
@@ -156,6 +165,15 @@ def main() -> int:
         service.wait_stopped(timeout=15)
     log.info("all stopped")
     return exit_code
+
+
+def _purge(settings: Settings) -> float:
+    """Run the retention job once; returns when (time.monotonic) it is due again."""
+    try:
+        log.info("Retention (%d days): %s", settings.retention_days, retention.purge_with(settings))
+    except Exception:
+        log.exception("The retention job failed; it runs again in a day")
+    return time.monotonic() + retention.DAILY.total_seconds()
 
 
 def _announce(settings: Settings) -> None:

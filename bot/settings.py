@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +32,10 @@ class Settings:
     telegram_webhook_secret: str | None = None
     telegram_webhook_listen: str = "0.0.0.0"
     telegram_webhook_port: int = 8443
+    # Keys for encryption at rest, comma-separated: the first encrypts, all decrypt (bot.crypto).
+    # None: DEUROPENER_DATA_KEYS, else the key file in data_dir (see `data_keys`).
+    data_keys: str | None = None
+    retention_days: int = 180  # transcripts and cases older than this are deleted daily
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -55,18 +61,54 @@ class Settings:
             telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
             telegram_webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN", "0.0.0.0"),
             telegram_webhook_port=int(env.get("TELEGRAM_WEBHOOK_PORT", "8443")),
+            data_keys=data_keys(data_dir),
+            retention_days=retention_days(env.get("RETENTION_DAYS")),
         )
 
 
-def _secret(data_dir: Path, variable: str, filename: str) -> str:
+DATA_KEYS_FILE = "data.keys"
+
+
+def new_data_key() -> str:
+    """A fresh key for encryption at rest (a Fernet key: 32 random bytes, URL-safe base64)."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def data_keys(data_dir: Path) -> str:
+    """The data keys: DEUROPENER_DATA_KEYS, else `data.keys` in the data dir (made on first use)."""
+    return _secret(data_dir, "DEUROPENER_DATA_KEYS", DATA_KEYS_FILE, make=new_data_key)
+
+
+def retention_days(value: str | None) -> int:
+    """RETENTION_DAYS: a whole number of days, at least 1 (default 180)."""
+    try:
+        days = int(value or "180")
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise ValueError(f"RETENTION_DAYS must be a whole number of days, at least 1 (got {value!r})")
+    return days
+
+
+def _secret(
+    data_dir: Path, variable: str, filename: str, make: Callable[[], str] = lambda: secrets.token_hex(32)
+) -> str:
     """A secret from the environment, else from a local file made on first use.
 
-    The file lets the launcher, the bot and `make chat` share it without configuration.
+    The file lets the launcher, the bot and `make chat` share it without configuration. It is
+    created atomically: processes starting together all end up with the same secret.
     """
     if value := os.environ.get(variable):
         return value
     path = data_dir / filename
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        draft = data_dir / f".{filename}.{os.getpid()}.{secrets.token_hex(4)}"
+        draft.write_text(make())
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)  # fails if another process made it first: theirs is kept
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()

@@ -22,9 +22,11 @@ from telegram import Bot, BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot import retention
 from bot.conversation import Conversation, open_conversation
 from bot.inbound import COMMANDS, Local
 from bot.models import User
+from bot.nudge_dispatch import install as install_nudges
 from bot.replies import Reply
 from bot.settings import Settings
 from bot.telegram_intake import IntakeQueue, TelegramEvent
@@ -109,6 +111,10 @@ class TelegramAdapter:
         first = context.job is not None and context.job.data == "start"
         await self._conversation.recover(self._outlet, grace=timedelta(0) if first else RECOVERY_GRACE)
 
+    async def purge(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The retention job (at start, then daily): old transcripts, cases and Rasa events go."""
+        self._conversation.purge_old()
+
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log every error with its stack trace; tell the user only that something went wrong."""
         log.error("Error while handling a Telegram update", exc_info=context.error)
@@ -151,6 +157,8 @@ def build_application(settings: Settings, conversation: Conversation) -> Applica
     application.job_queue.run_repeating(
         adapter.recover, interval=settings.retry_interval, first=settings.retry_interval, name="retry"
     )
+    application.job_queue.run_repeating(adapter.purge, interval=retention.DAILY, first=0, name="retention")
+    install_nudges(application, conversation.db)  # reflection nudges: due ones sent every few seconds
     return application
 
 

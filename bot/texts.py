@@ -82,24 +82,42 @@ def quote(text: str | None, limit: int = 80) -> str:
 
 # --- privacy, export, delete ----------------------------------------------------------------
 
-PRIVACY = (
-    "Zo ga ik om met je gegevens\n\n"
-    "Wat ik bewaar: je rol en team, wanneer je je aanmeldde, je Telegram-chatnummer (zodat ik "
-    "je kan antwoorden), onze gesprekken: jouw berichten en mijn antwoorden, met tijd en het "
-    "onderwerp dat ik herkende, en je cliënten: alleen hun label (zoals 'cliënt A') en waar "
-    "je bent in de stappenplannen. Namen, telefoonnummers, adressen, BSN en andere "
-    "persoonsgegevens haal ik uit je berichten voordat ik ze bewaar of verwerk. Je naam en "
-    "gebruikersnaam op Telegram bewaar ik niet; het gesprekssysteem kent je alleen onder een "
-    "code.\n\n"
-    "Hoe lang: tot je het zelf verwijdert met /verwijder.\n\n"
-    "Wie het ziet: alleen de beheerder van Deuropener kan bij de opgeslagen gegevens. "
-    "Collega's en je leidinggevende zien je gesprekken niet.\n\n"
-    "Inzien en wissen: met /mijngegevens krijg je alles wat ik van je heb als bestand. "
-    "Met /verwijder wis je alles, na een bevestiging.\n\n"
-    "Let op: Telegram-berichten aan een bot zijn niet end-to-end versleuteld. Noem cliënten "
-    "daarom bij een label, zoals 'cliënt A', niet bij naam.\n\n"
+COACH_NOT_DECIDER = (
     "Ik ben een coach, geen behandelaar of beslisser: besluiten over een cliënt neem je met je "
     "team, je leidinggevende of in intervisie."
+)
+DEFAULT_RETENTION_DAYS = 180
+
+
+def privacy(retention_days: int = DEFAULT_RETENTION_DAYS) -> str:
+    """The privacy statement (/privacy), with the retention period in force."""
+    return (
+        "Zo ga ik om met je gegevens\n\n"
+        "Wat ik bewaar: je rol en team, je Telegram-chatnummer (om je te kunnen antwoorden), onze "
+        "gesprekken (jouw berichten en mijn antwoorden, met tijd en onderwerp) en je cliënten: "
+        "alleen hun label, zoals 'cliënt A', en je antwoorden in de stappenplannen. Namen, "
+        "telefoonnummers, adressen, BSN en andere persoonsgegevens haal ik uit je berichten "
+        "voordat ik ze bewaar of verwerk. Je naam op Telegram bewaar ik niet; het gesprekssysteem "
+        "kent je alleen onder een code.\n\n"
+        "Beveiligd: je berichten en wat je over cliënten invult, sla ik versleuteld op.\n\n"
+        f"Hoe lang: gesprekken en cliënten wis ik automatisch {retention_days} dagen na de laatste "
+        "wijziging. Je aanmelding blijft tot je die zelf wist.\n\n"
+        "Wie het ziet: alleen de beheerder van Deuropener kan bij de opgeslagen gegevens. "
+        "Collega's zien je gesprekken niet; je leidinggevende of begeleider alleen wat jij zelf "
+        "deelt.\n\n"
+        "Inzien en wissen: met /mijngegevens krijg je alles wat ik van je heb als bestand. "
+        "Met /verwijder wis je alles, na een bevestiging.\n\n"
+        "Let op: Telegram-berichten aan een bot zijn niet end-to-end versleuteld. Noem cliënten "
+        "daarom bij een label, zoals 'cliënt A', niet bij naam.\n\n"
+        f"{COACH_NOT_DECIDER}"
+    )
+
+
+PRIVACY = privacy()
+DETAILS_REMOVED = (
+    "Goed om te weten: ik heb namen, nummers of adressen in je bericht vervangen door labels "
+    "zoals [naam] voordat ik het bewaarde. Telegram is niet end-to-end versleuteld; noem "
+    "cliënten daarom liever bij een label, zoals 'cliënt A'. Dit meld ik maar één keer."
 )
 EXPORT_CAPTION = "Dit zijn al je gegevens bij Deuropener."
 EXPORT_FILENAME = "mijngegevens.json"

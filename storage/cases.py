@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot import crypto
 from bot.db import Database
 from bot.models import Case as CaseRow
 from bot.settings import Settings
@@ -31,8 +32,14 @@ def _case(row: CaseRow) -> Case:
 
 @cache
 def database(url: str | None = None) -> Database:
-    """One database per process, migrated once (the action server may start before the bot)."""
-    db = Database(url or Settings.from_env().database_url)
+    """One database per process, migrated once (the action server may start before the bot).
+
+    Without a URL (the action server), the process's settings also give it its data keys."""
+    if url is None:
+        settings = Settings.from_env()
+        crypto.configure_from(settings)
+        url = settings.database_url
+    db = Database(url)
     db.migrate()
     return db
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import socket
@@ -24,6 +25,9 @@ MODEL = ROOT / "models" / "deuropener.tar.gz"
 STARTUP_TIMEOUT = 240  # seconds; loading a model takes about a minute here
 RASA_TOKEN = secrets.token_hex(16)  # for Rasa's HTTP API (the bot reads the tracker)
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"  # trust auth on developers' and CI machines
+# One data key (encryption at rest, bot.crypto) for the session: this process reads the
+# databases that the bots, chats and action servers it starts write, each with its own data dir.
+os.environ.setdefault("DEUROPENER_DATA_KEYS", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
 
 
 def free_port() -> int:

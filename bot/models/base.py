@@ -1,4 +1,4 @@
-"""Declarative base and the two column types every model shares."""
+"""Declarative base and the column types the models share (encrypted ones included)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from typing import Any
 
 from sqlalchemy import DateTime, Dialect, MetaData, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql import operators
+
+from bot import crypto
 
 # Predictable constraint names, so migrations can refer to them on every database.
 NAMING = {
@@ -47,34 +50,44 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class TranscriptText(TypeDecorator[str]):
-    """The one column type for message text (already scrubbed before it gets here).
+class Encrypted:
+    """Marks a column type whose values are encrypted at rest (bot.crypto); `admin reencrypt`
+    finds every such column through it.
 
-    Every stored message text goes through this type, so encryption at rest (issue 5) is
-    added here, in `process_bind_param` / `process_result_value`, and nowhere else.
+    Ciphertexts differ every time, so comparing such a column in SQL can never match: it
+    raises instead of silently finding nothing (only IS NULL / IS NOT NULL work).
     """
+
+    class Comparator(TypeDecorator.Comparator[Any]):
+        def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
+            if op not in (operators.is_, operators.is_not):
+                raise TypeError("an encrypted column can't be compared in SQL: compare in Python")
+            return super().operate(op, *other, **kwargs)
+
+    comparator_factory = Comparator
+
+
+class TranscriptText(Encrypted, TypeDecorator[str]):
+    """The one column type for message text (already scrubbed before it gets here), encrypted."""
 
     impl = Text
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        return value
+        return None if value is None else crypto.ring().encrypt(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
-        return value
+        return None if value is None else crypto.ring().decrypt(value)
 
 
-class SecretJSON(TypeDecorator[Any]):
-    """A JSON document about a client (a case's flow answers), stored as text.
-
-    Like `TranscriptText`, this is where encryption at rest (issue 5) is applied.
-    """
+class SecretJSON(Encrypted, TypeDecorator[Any]):
+    """A JSON document about a client (a case's flow answers), stored as encrypted text."""
 
     impl = Text
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else json.dumps(value, ensure_ascii=False)
+        return None if value is None else crypto.ring().encrypt(json.dumps(value, ensure_ascii=False))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        return None if value is None else json.loads(value)
+        return None if value is None else json.loads(crypto.ring().decrypt(value))
