@@ -11,9 +11,11 @@ from rasa_sdk.types import DomainDict
 
 from actions.buttons import MENU_BUTTON, button, choice_buttons, flow_button
 from actions.questions import QUESTION_INTENTS, answer_question, topic_buttons
-from coach import flows
+from actions.reflection import reflection_done, reflection_session
+from coach import flows, reflection
 from coach.flow_session import RENAME, FlowSession
 from coach.questions import looks_like_question
+from coach.reflection_session import ReflectionSession
 from storage.cases import CaseRepository
 from storage.progress import ProgressRepository
 
@@ -25,13 +27,17 @@ QUESTION_CONFIDENCE = 0.6
 COMMAND_INTENTS = {
     "stop", "start_flow", "rename_case", "open_case", "close_case", "reopen_case", "list_cases",
     "list_topics", "ask_capabilities", "ask_help", "ask_strategy", "greet", "goodbye",
+    "start_reflection", "show_chart",
 }  # fmt: skip
 COMMAND_CONFIDENCE = 0.7
 COMMAND_CONFIDENCE_WHILE_TYPING = 0.97
 
 
-def session(tracker: Tracker) -> FlowSession:
+def session(tracker: Tracker, state: dict[str, Any] | None = None) -> FlowSession | ReflectionSession:
+    """The session for the running flow (a reflection runs in this form too)."""
     owner = tracker.sender_id
+    if reflection.is_reflection(state):
+        return reflection_session(owner)
     return FlowSession(CaseRepository(owner=owner), ProgressRepository(owner=owner))
 
 
@@ -66,12 +72,15 @@ class ActionAskFlowInput(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        text, options = session(tracker).prompt(tracker.get_slot(STATE) or {"pick": "flow"})
+        state = tracker.get_slot(STATE) or {"pick": "flow"}
+        text, options = session(tracker, state).prompt(state)
         dispatcher.utter_message(text=text, buttons=choice_buttons(options))
         return []
 
 
 def _waits_for_text(state: dict[str, Any]) -> bool:
+    if reflection.is_reflection(state):
+        return reflection.waits_for_text(state)
     if state.get("pick") == "case":
         return True
     if not state.get("flow"):
@@ -131,7 +140,7 @@ class ValidateFlowForm(FormValidationAction):
             dispatcher.utter_message(text="We gaan verder waar we waren.")
             return {"flow_input": None}
 
-        turn = session(tracker).advance(state, choice, text)
+        turn = session(tracker, state).advance(state, choice, text)
         for note in turn.notes:
             dispatcher.utter_message(text=note)
         return {"flow_input": "done" if turn.done else None, STATE: turn.state}
@@ -147,7 +156,9 @@ class ActionFlowDone(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         state = tracker.get_slot(STATE)
-        if state and state.get("flow"):
+        if reflection.is_reflection(state):
+            reflection_done(dispatcher, state)
+        elif state and state.get("flow"):
             text, next_flows = session(tracker).finish(state)
             case_id = state.get("case_id")
             buttons = [flow_button(f, case_id if f != "strategie" else None) for f in next_flows]

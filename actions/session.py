@@ -15,7 +15,7 @@ from rasa_sdk.events import (
 )
 from rasa_sdk.executor import CollectingDispatcher
 
-from coach import flows
+from coach import flows, reflection, reflection_text
 from coach.flow_session import RENAME
 
 
@@ -48,6 +48,8 @@ class ActionStop(Action):
                 text=f"Je antwoorden tot nu toe zijn bewaard bij {state['case_label']}. "
                 "Later ga je verder via 'Mijn cliënten'."
             )
+        elif reflection.is_reflection(state):
+            dispatcher.utter_message(text=reflection_text.stopped(state))
         elif state.get("step", 0) > 0 and state.get("flow") in flows.flows():
             title = flows.flows()[state["flow"]].title
             dispatcher.utter_message(

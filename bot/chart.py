@@ -17,7 +17,9 @@ from matplotlib import dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from bot.db import Database
 from coach.reflection import HIGH, LOW, average, elements
+from storage.reflections import ReflectionRepository
 
 TIMEZONE = ZoneInfo("Europe/Amsterdam")
 SIZE_INCHES = (7.2, 9.6)  # portrait: 1080 x 1440 px at 150 dpi
@@ -89,3 +91,13 @@ def render(label: str, history: Sequence[Point]) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
+
+
+def for_case(db: Database, owner: str, case_id: int) -> bytes | None:
+    """The chart of one of `owner`'s cases, from the database; None if there is nothing to draw."""
+    repository = ReflectionRepository(owner, db=db)
+    label = repository.label(case_id)
+    history = repository.history(case_id) if label is not None else []
+    if not history:
+        return None
+    return render(label or "", [(r.created_at, r.scores) for r in history])

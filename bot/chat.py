@@ -57,6 +57,10 @@ class TerminalOutlet:
         self._data_dir = data_dir
 
     async def send(self, user: User, reply: Reply) -> None:
+        if reply.photo is not None:  # a chart: saved as a file, its path printed
+            path = self._data_dir / f"verloop-{datetime.now(UTC):%Y%m%d-%H%M%S-%f}.png"
+            path.write_bytes(reply.photo)
+            reply = Reply(reply.text, reply.buttons, image=str(path))
         self.replies.append(reply)
 
     async def send_export(self, user: User, data: dict[str, Any]) -> None:

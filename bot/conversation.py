@@ -33,6 +33,8 @@ from bot.rasa_tracker import RasaTrackerStore
 from bot.replies import MENU_BUTTON, Button, Reply
 from bot.settings import Settings
 from coach import crisis, input_check
+from coach.reflection import chart_case
+from coach.reflection_text import no_reflections
 from coach.scrubber import scrub
 
 log = logging.getLogger(__name__)
@@ -319,7 +321,7 @@ class Conversation:
                         data = transcript.export(session, session.get(User, user.id) or user)
                     await outlet.send_export(user, data)
                 else:
-                    await outlet.send(user, transcript.as_reply(message))
+                    await outlet.send(user, await self._with_chart(user, transcript.as_reply(message)))
             except DeliveryFailed as exc:
                 log.warning("Could not deliver message %s: %s", message.id, exc)
                 if not exc.permanent:
@@ -336,6 +338,18 @@ class Conversation:
         purged = retention.purge(self._db, self._tracker_store, self.retention_days)
         log.info("Retention (%d days): %s", self.retention_days, purged)
         return purged
+
+    async def _with_chart(self, user: User, reply: Reply) -> Reply:
+        """A chart reference from Rasa ("chart:<case id>") becomes the picture, drawn now."""
+        case_id = chart_case(reply.image)
+        if case_id is None:
+            return reply
+        from bot import chart  # matplotlib loads on the first chart, not at start
+
+        png = await asyncio.to_thread(chart.for_case, self._db, user.pseudonym, case_id)
+        if png is None:  # not the worker's case, or no reflections (any more)
+            return Reply(no_reflections(), reply.buttons)
+        return Reply(reply.text, reply.buttons, photo=png)
 
     # --- the retry job ----------------------------------------------------------------------
 

@@ -47,6 +47,7 @@ COMMANDS: dict[str, Command] = {
     "privacy": Command("Wat ik bewaar en wie het ziet", Local.PRIVACY),
     "mijngegevens": Command("Al je gegevens als bestand", Local.EXPORT),
     "verwijder": Command("Wis al je gegevens (na bevestiging)", Local.DELETE_ASK),
+    "verloop": Command("Grafiek: hoe je werkrelaties zich ontwikkelen", "/show_chart"),
 }
 
 

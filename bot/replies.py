@@ -17,6 +17,7 @@ class Reply:
     text: str = ""
     buttons: tuple[Button, ...] = field(default_factory=tuple)
     image: str | None = None
+    photo: bytes | None = None  # a picture made by the bot itself (a chart), sent as a file
 
     @classmethod
     def from_rasa(cls, message: dict[str, Any]) -> Reply:

@@ -141,11 +141,12 @@ async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
 
 async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> None:
     """Send one reply: the image as a photo, the text split to fit, buttons under the last part."""
-    if reply.image:
+    photo = reply.photo or reply.image  # the bot's own picture (bytes, uploaded) or a URL
+    if photo:
         try:
-            await with_retries(lambda: bot.send_photo(chat_id=chat_id, photo=reply.image))
+            await with_retries(lambda: bot.send_photo(chat_id=chat_id, photo=photo))
         except DeliveryFailed as exc:  # e.g. an unreachable image URL: the text still matters
-            log.warning("Could not send image %s: %s", reply.image, exc)
+            log.warning("Could not send image %s: %s", reply.image or "(chart)", exc)
     markup = keyboard(reply.buttons)
     text = reply.text or (BUTTONS_ONLY if markup else "")
     parts = split_text(text)

@@ -30,6 +30,7 @@ NOT_INVITED = "werkt alleen op uitnodiging"
 CODE_NOT_VALID = "Deze uitnodigingscode werkt niet"
 MENU = "Hiermee kan ik je helpen"
 ALL_COMMANDS = {"start", "help", "menu", "stop", "privacy", "mijngegevens", "verwijder"}
+ALL_COMMANDS |= {"verloop"}  # the chart of the reflections
 
 
 @pytest.fixture
