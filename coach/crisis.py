@@ -28,6 +28,12 @@ from coach.nlp import dutch
 _LABEL = re.compile(
     r"\b(?:cli[eë]nte?|gezin|meneer|mevrouw|jongen|meisje|kind|mw|dhr)\.?\s+[A-Z]\b|\[naam\]|^\s*[Cc]li[eë]nte?\b"
 )
+# A yes/no or wh-question about a topic ("is een kind dat stil is altijd mishandeld?"): the
+# message opens with a verb or question word and ends with a question mark.
+_QUESTION = re.compile(
+    r"^\s*(?:is|zijn|moet|moeten|mag|mogen|kan|kun|kunnen|wat|hoe|welke|wanneer|waarom|waar)\b.*\?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
 NEGATION_WINDOW = 3  # words before a hit in which a negation counts
 NEGATION_AFTER = 3  # words after it
 
@@ -110,6 +116,8 @@ def _evidence(text: str) -> tuple[CrisisKind, _Hit, set[str]] | None:
         cues.discard("knowledge")
     if _LABEL.search(text):
         cues.add("specific")
+    if _QUESTION.match(text):
+        cues.add("knowledge")
     hits = phrases + _concept_hits(concepts, spec)
     passing = [h for h in hits if _fires(h, cues, spec)]
     if not passing:
@@ -314,11 +322,29 @@ def _lemma(text: str, lemma: str) -> str:
     return text if text.endswith(("je", "jes")) else lemma
 
 
+# Phone-typed short forms, read as the word they stand for ("bij mn keel" = "bij mijn keel").
+_SHORT_FORMS = {
+    "mn": "mijn",
+    "m'n": "mijn",
+    "zn": "zijn",
+    "z'n": "zijn",
+    "ie": "hij",
+    "t": "het",
+    "'t": "het",
+    "k": "ik",
+    "mw": "mevrouw",
+    "mevr": "mevrouw",
+    "dhr": "meneer",
+    "hr": "meneer",
+    "ff": "even",
+}
+
+
 def _parse(text: str) -> Doc:
     doc = dutch()(_plain(text))
     words = _spec().typo_words
     for token in doc:
-        token.lemma_ = _lemma(token.text, token.lemma_)
+        token.lemma_ = _SHORT_FORMS.get(token.lower_) or _lemma(token.text, token.lemma_)
         # Only words the lemma table does not know can be typos of a key word.
         if len(token.text) >= 6 and token.lemma_ == token.text and token.text not in words:
             near = next((w for w in words if _one_typo(token.text, w)), None)
