@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.inbound import Inbound
-from bot.models import Case, Direction, FlowProgress, Message, Status, User
+from bot.models import Case, Direction, FlowProgress, Message, Reflection, Status, User
 from bot.replies import Button, Reply
 
 EXPORT = "export"  # kind of an outgoing message that sends the worker's data as a file
@@ -177,6 +177,10 @@ def export(session: Session, user: User) -> dict[str, Any]:
     messages = session.scalars(select(Message).where(Message.user_id == user.id).order_by(Message.id))
     cases = session.scalars(select(Case).where(Case.owner == user.pseudonym).order_by(Case.id))
     progress = session.scalars(select(FlowProgress).where(FlowProgress.owner == user.pseudonym))
+    labels = dict(session.execute(select(Case.id, Case.label).where(Case.owner == user.pseudonym)).all())
+    reflections = session.scalars(
+        select(Reflection).where(Reflection.owner == user.pseudonym).order_by(Reflection.created_at)
+    )
     return {
         "gebruiker": {
             "rol": user.role,
@@ -214,11 +218,21 @@ def export(session: Session, user: User) -> dict[str, Any]:
             {"onderwerp": p.flow_id, "voortgang": p.state, "bijgewerkt_op": p.updated_at.isoformat()}
             for p in progress
         ],
+        "reflecties": [
+            {
+                "cliënt": labels.get(r.case_id),
+                "tijd": r.created_at.isoformat(),
+                "scores": r.scores,
+                "notitie": r.note,
+            }
+            for r in reflections
+        ],
     }
 
 
 def erase(session: Session, user: User) -> None:
     """Delete the user, their messages and cases (invites they used stay, unlinked)."""
+    session.execute(delete(Reflection).where(Reflection.owner == user.pseudonym))
     session.execute(delete(Case).where(Case.owner == user.pseudonym))
     session.execute(delete(FlowProgress).where(FlowProgress.owner == user.pseudonym))
     session.execute(delete(Message).where(Message.user_id == user.id))

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete
 
+from bot import access, transcript
 from bot.models import Case as CaseRow
+from bot.models import Role
 from coach import reflection, reflection_text
 from coach.flow_text import STOP
 from coach.flows import BACK, SKIP
@@ -224,3 +226,22 @@ def test_chart_reference() -> None:
     assert reflection.chart_case(reflection.chart_ref(12)) == 12
     assert reflection.chart_case("https://example.org/a.png") is None
     assert reflection.chart_case(None) is None
+
+
+def test_mijngegevens_exports_and_verwijder_erases_the_reflections(url: str, cases: CaseRepository) -> None:
+    db = database(url)
+    with db.session() as session:
+        code = access.create_invite(session, Role.WORKER, "Team", timedelta(hours=1))
+    with db.session() as session:
+        assert access.redeem(session, code, pseudonym="worker-1", channel="telegram", chat_id=1) is not None
+    case = cases.create("cliënt A")
+    store = ReflectionRepository(owner="worker-1", url=url)
+    store.add(case.id, scores(4, 3, 2, 4, 3, 5), "ging beter")
+    with db.session() as session:
+        exported = transcript.export(session, access.find_user(session, "worker-1"))
+    [reflected] = exported["reflecties"]
+    assert reflected["cliënt"] == "cliënt A" and reflected["scores"]["vertrouwen"] == 2
+    assert reflected["notitie"] == "ging beter"
+    with db.session() as session:
+        transcript.erase(session, access.find_user(session, "worker-1"))
+    assert store.history(case.id) == [] and store.cases() == []
