@@ -41,7 +41,7 @@ class Purged:
     tracker_events: int = 0
 
     def __str__(self) -> str:
-        tables = ", ".join(f"{count} from {table}" for table, count in self.rows.items())
+        tables = ", ".join(f"{count} from {table}" for table, count in sorted(self.rows.items()) if count)
         return f"deleted {tables or 'nothing'}; {self.tracker_events} Rasa tracker event(s)"
 
 

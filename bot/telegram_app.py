@@ -157,7 +157,7 @@ def build_application(settings: Settings, conversation: Conversation) -> Applica
     application.job_queue.run_repeating(
         adapter.recover, interval=settings.retry_interval, first=settings.retry_interval, name="retry"
     )
-    application.job_queue.run_repeating(adapter.purge, interval=retention.DAILY, first=0, name="retention")
+    application.job_queue.run_repeating(adapter.purge, interval=retention.DAILY, first=1, name="retention")
     install_nudges(application, conversation.db)  # reflection nudges: due ones sent every few seconds
     return application
 
