@@ -10,7 +10,10 @@ import pytest
 from PIL import Image, ImageChops
 
 from bot import chart
+from bot.chat import TerminalOutlet
+from bot.chat import render as render_replies
 from bot.db import Database
+from bot.replies import Reply
 from coach.reflection import elements
 from storage.cases import CaseRepository
 from storage.reflections import ReflectionRepository
@@ -85,3 +88,13 @@ def test_for_case_reads_the_owner_s_reflections_only(tmp_path: Path) -> None:
         assert chart.for_case(db, "worker-1", case.id + 1) is None
     finally:
         db.dispose()
+
+
+async def test_the_local_chat_saves_the_chart_as_a_png_and_prints_its_path(tmp_path: Path) -> None:
+    png = chart.render("cliënt A", history([4, 3, 2, 4, 3, 5]))
+    outlet = TerminalOutlet(tmp_path)
+    await outlet.send(None, Reply("Zo ontwikkelt de werkrelatie zich.", photo=png))  # type: ignore[arg-type]
+    printed, _ = render_replies(outlet.take())
+    [saved] = tmp_path.glob("verloop-*.png")
+    assert saved.read_bytes() == png and str(saved) in printed
+    assert printed.startswith("Zo ontwikkelt de werkrelatie zich.")
