@@ -346,8 +346,12 @@ class Conversation:
             return reply
         from bot import chart  # matplotlib loads on the first chart, not at start
 
-        png = await asyncio.to_thread(chart.for_case, self._db, user.pseudonym, case_id)
-        if png is None:  # not the worker's case, or no reflections (any more)
+        try:
+            png = await asyncio.to_thread(chart.for_case, self._db, user.pseudonym, case_id)
+        except Exception:  # a chart that can't be drawn must not hold up the answers after it
+            log.exception("Could not draw the chart of case %s", case_id)
+            png = None
+        if png is None:  # not the worker's case, no reflections (any more), or it failed
             return Reply(no_reflections(), reply.buttons)
         return Reply(reply.text, reply.buttons, photo=png)
 
