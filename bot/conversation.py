@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from bot import access, crypto, retention, texts, transcript
+from bot import access, crypto, nudges, retention, texts, transcript
 from bot.db import Database
 from bot.flows import flow_of
 from bot.inbound import COMMANDS, Inbound, Kind, Local, local_button
@@ -97,6 +97,10 @@ class Conversation:
         self._started = transcript.now()  # received before this: a crash interrupted it
         # Names a worker used, to recognise them again; kept in memory only, never stored.
         self._names: OrderedDict[int, list[str]] = OrderedDict()
+
+    @property
+    def db(self) -> Database:
+        return self._db
 
     # --- receiving ------------------------------------------------------------------------
 
@@ -288,6 +292,10 @@ class Conversation:
             except DeliveryFailed as exc:
                 log.warning("Could not confirm the deletion: %s", exc)
             return False
+        if nudges.is_action(action):  # a nudge's buttons and /nudges (bot/nudges.py)
+            replies, flow = await nudges.answer(str(action), user, self._db, self._rasa)
+            await self._answered(user, message, replies, outlet, flow=flow)
+            return True
         if action == Local.EXPORT:
             with self._db.session() as session:
                 transcript.finish(session, message.id, Status.ANSWERED, flow="privacy")

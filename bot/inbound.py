@@ -17,6 +17,8 @@ MAX_CALLBACK_BYTES = 64  # Telegram's limit on callback data
 _PAYLOAD = re.compile(r"/[A-Za-z_][A-Za-z0-9_]*(?P<entities>\{.*\})?", re.DOTALL)
 # The bot's own buttons (e.g. the delete confirmation) carry "bot:<action>".
 LOCAL_BUTTON_PREFIX = "bot:"
+# Nudge buttons (bot/nudges.py) carry "bot:nudge:<verb>[:<argument>]".
+NUDGE_ACTION = re.compile(r"nudge:[a-z]+(?::[a-z0-9]+)?")
 
 
 class Local(StrEnum):
@@ -31,6 +33,7 @@ class Local(StrEnum):
     STALE_BUTTON = "stale_button"
     ONLY_TEXT = "only_text"
     EDITED = "edited"
+    NUDGES = "nudge:settings"  # /nudges: the reflection reminder settings
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ COMMANDS: dict[str, Command] = {
     "privacy": Command("Wat ik bewaar en wie het ziet", Local.PRIVACY),
     "mijngegevens": Command("Al je gegevens als bestand", Local.EXPORT),
     "verwijder": Command("Wis al je gegevens (na bevestiging)", Local.DELETE_ASK),
+    "nudges": Command("Herinneringen om te reflecteren instellen", Local.NUDGES),
     "verloop": Command("Grafiek: hoe je werkrelaties zich ontwikkelen", "/show_chart"),
 }
 
@@ -109,6 +113,8 @@ def tapped(data: str | None, title: str | None) -> Inbound:
     if data and data.startswith(LOCAL_BUTTON_PREFIX):
         action = data.removeprefix(LOCAL_BUTTON_PREFIX)
         if action in (Local.DELETE_YES, Local.DELETE_NO):
+            return Inbound(Kind.BUTTON, title or action, action)
+        if NUDGE_ACTION.fullmatch(action):
             return Inbound(Kind.BUTTON, title or action, action)
     if is_payload(data):
         return Inbound(Kind.BUTTON, title or data, data)

@@ -70,6 +70,28 @@ class RasaClient:
             log.warning("Rasa did not answer: %r", exc)
             raise RasaUnavailable(str(exc)) from exc
 
+    async def trigger_intent(self, sender: str, intent: str) -> list[Reply]:
+        """Start something in Rasa without a user message (an externally triggered intent).
+
+        `POST /conversations/{sender}/trigger_intent` on Rasa's HTTP API; without an output
+        channel Rasa collects the bot's messages and returns them in the answer.
+        """
+        params = {"token": self._token} if self._token else None
+        try:
+            response = await self._client.post(
+                f"/conversations/{quote(sender, safe='')}/trigger_intent",
+                params=params,
+                json={"name": intent},
+            )
+            response.raise_for_status()
+            return [Reply.from_rasa(m) for m in response.json().get("messages") or []]
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            log.warning("Rasa is not reachable: %s", exc)
+            raise RasaUnreachable(str(exc)) from exc
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            log.warning("Rasa did not trigger %s: %r", intent, exc)
+            raise RasaUnavailable(str(exc)) from exc
+
     async def _tracker(self, sender: str, events: str) -> dict[str, Any] | None:
         if not self._token:
             return None

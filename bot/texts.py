@@ -132,3 +132,92 @@ DELETED = (
     "Wil je later weer meedoen, vraag dan een nieuwe uitnodiging."
 )
 NOT_DELETED = "Oké, ik heb niets gewist."
+
+
+# --- reflection nudges (issue 6: bot/nudges.py, bot/nudge_dispatch.py) ---------------------
+
+NUDGE = (
+    "Tijd om even stil te staan bij je werkrelaties. Hoe gaat het contact met je cliënten? "
+    "Een korte reflectie kost een paar minuten."
+)
+NUDGE_NOW = "Nu reflecteren"
+NUDGE_LATER = "Later"
+NUDGE_NEVER = "Niet meer"
+NUDGE_IN_AN_HOUR = "Over een uur"
+NUDGE_TOMORROW_MORNING = "Morgenochtend"
+NUDGE_WHEN = "Wanneer zal ik je er weer aan herinneren?"
+NUDGE_STOPPED = "Oké, ik stuur je geen herinneringen meer. Met /nudges zet je ze weer aan."
+NUDGE_ALREADY_STOPPED = "Je herinneringen staan uit. Met /nudges zet je ze weer aan."
+NUDGE_RASA_AWAY = "Ik kan de reflectie nu even niet starten. Probeer het zo nog eens."
+NUDGE_NO_CASES = "Je krijgt ze zodra je een open cliënt hebt."
+NUDGE_CHANGED = "Aangepast."
+NUDGE_CHOOSE_DAY = "Op welke dag?"
+NUDGE_CHOOSE_TIME = "Hoe laat?"
+NUDGE_CHOOSE_RHYTHM = "Hoe vaak?"
+NUDGE_CHOOSE_PAUSE = "Hoe lang pauzeren?"
+NUDGE_BUTTON_DAY = "Dag"
+NUDGE_BUTTON_TIME = "Tijd"
+NUDGE_BUTTON_RHYTHM = "Hoe vaak"
+NUDGE_BUTTON_PAUSE = "Pauzeren"
+NUDGE_BUTTON_STOP = "Stoppen"
+NUDGE_BUTTON_RESTART = "Weer aanzetten"
+WEEKDAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
+MONTHS = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+RHYTHMS = {
+    "workdays": "Elke werkdag",
+    "weekly": "Elke week",
+    "biweekly": "Om de week",
+    "monthly": "Eens per maand",
+}
+PAUSES = {"1w": "1 week", "2w": "2 weken", "1m": "1 maand"}
+
+
+def nudge_moment(moment_weekday: int, day: int, month: int, clock: str) -> str:
+    """A due moment in words: "maandag 7 december om 08:00"."""
+    return f"{WEEKDAYS[moment_weekday]} {day} {MONTHS[month - 1]} om {clock}"
+
+
+def nudge_snoozed(moment: str) -> str:
+    return f"Goed, ik herinner je er {moment} weer aan."
+
+
+def nudge_rhythm(rhythm: str, weekday: int, clock: str) -> str:
+    day = WEEKDAYS[weekday]
+    return {
+        "workdays": f"elke werkdag om {clock}",
+        "weekly": f"elke week op {day} om {clock}",
+        "biweekly": f"om de week op {day} om {clock}",
+        "monthly": f"elke maand op de laatste {day} om {clock}",
+    }[rhythm]
+
+
+def nudge_setting(rhythm: str, state: str | None, quiet: str) -> str:
+    """/nudges in one line: the rhythm, its state (paused, stopped) and the quiet hours."""
+    head = f"Herinnering om te reflecteren: {rhythm}"
+    if state:
+        head += f" ({state})"
+    return f"{head}. Stille uren: {quiet}."
+
+
+def nudge_quiet(start: str, end: str, weekends: bool) -> str:
+    return f"{start}–{end} en het weekend" if weekends else f"{start}–{end}"
+
+
+def nudge_paused_until(moment: str) -> str:
+    return f"gepauzeerd tot {moment}"
+
+
+NUDGE_STATE_STOPPED = "staat uit"

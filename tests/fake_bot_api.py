@@ -130,6 +130,8 @@ class FakeBotApi:
         self._stopping = False
         self._last_busy = 0.0  # time.monotonic() of the last call other than getUpdates
         self._failures: dict[str, deque[BotApiError]] = {}  # method -> errors to answer next
+        self._failures_at: dict[tuple[str, int], BotApiError] = {}  # (method, nth call) -> error
+        self._method_counts: dict[str, int] = {}  # calls per method so far
         self.webhook: JSON = {}  # what setWebhook was given
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -230,6 +232,11 @@ class FakeBotApi:
         with self._changed:
             self._failures.setdefault(method, deque()).extend([error] * times)
 
+    def fail_at(self, method: str, nth: int, error: BotApiError) -> None:
+        """Answer the `nth` call of `method` (counting from 1, all calls so far included) with `error`."""
+        with self._changed:
+            self._failures_at[(method, nth)] = error
+
     # --- inspecting calls -------------------------------------------------------------------
 
     def mark(self) -> int:
@@ -294,6 +301,27 @@ class FakeBotApi:
     async def async_wait_idle(self, quiet: float = 0.5, timeout: float = 30.0) -> None:
         await asyncio.to_thread(self.wait_idle, quiet, timeout)
 
+    def per_second_peak(self, method: str = "sendMessage", after: int = 0) -> int:
+        """The most calls of `method` answered within any 1-second window (sliding, half-open)."""
+        times = sorted(c.at for c in self.calls_of(method, after))
+        peak, start = 0, 0
+        for end, at in enumerate(times):
+            while at - times[start] >= 1.0:
+                start += 1
+            peak = max(peak, end - start + 1)
+        return peak
+
+    def per_chat(
+        self, method: str = "sendMessage", after: int = 0, ok_only: bool = True
+    ) -> dict[int, list[ApiCall]]:
+        """Calls of `method` by chat id (by default only those that succeeded)."""
+        chats: dict[int, list[ApiCall]] = {}
+        for c in self.calls_of(method, after):
+            if ok_only and c.error is not None:
+                continue
+            chats.setdefault(int(c.params.get("chat_id", 0)), []).append(c)
+        return chats
+
     def sent_texts(self, after: int = 0) -> list[str]:
         return [c.params.get("text", "") for c in self.calls_of("sendMessage", after)]
 
@@ -307,6 +335,8 @@ class FakeBotApi:
             with self._changed:
                 failures = self._failures.get(method)
                 failure = failures.popleft() if failures else None
+                nth = self._method_counts[method] = self._method_counts.get(method, 0) + 1
+                failure = failure or self._failures_at.pop((method, nth), None)
             if failure is not None:
                 raise failure
             if handler is None:
