@@ -82,3 +82,8 @@ clean:
 .PHONY: privacy-report
 privacy-report: $(APP_ENV)/.complete
 	$(PY) scripts/privacy_report.py results/privacy-report.md
+
+# Precision and recall of the contact message checker on tests/data/message_drafts.yml.
+.PHONY: message-report
+message-report: $(APP_ENV)/.complete
+	$(PY) scripts/message_report.py results/message-check-report.md

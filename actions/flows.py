@@ -9,10 +9,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.berichtcoach import draft_replies
 from actions.buttons import MENU_BUTTON, button, choice_buttons, flow_button
 from actions.questions import QUESTION_INTENTS, answer_question, topic_buttons
 from actions.reflection import reflection_done, reflection_session
-from coach import flows, reflection
+from coach import flows, message_draft, reflection
 from coach.flow_session import RENAME, FlowSession
 from coach.questions import looks_like_question
 from coach.reflection_session import ReflectionSession
@@ -55,7 +56,8 @@ class ActionStartFlow(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        wanted = RENAME if tracker.get_intent_of_latest_message() == "rename_case" else None
+        intent = tracker.get_intent_of_latest_message()
+        wanted = {"rename_case": RENAME, "draft_message": message_draft.flow_id()}.get(intent or "")
         flow_id = wanted or next(tracker.get_latest_entity_values("flow"), None)
         turn = session(tracker).begin(flow_id, _case_id(tracker))
         for note in turn.notes:
@@ -158,6 +160,8 @@ class ActionFlowDone(Action):
         state = tracker.get_slot(STATE)
         if reflection.is_reflection(state):
             reflection_done(dispatcher, state)
+        elif state and state.get("flow") == message_draft.flow_id():  # the message coach's finish
+            draft_replies(dispatcher, state)
         elif state and state.get("flow"):
             text, next_flows = session(tracker).finish(state)
             case_id = state.get("case_id")

@@ -103,6 +103,8 @@ class _Rules:
     positive_words: frozenset[str]
     positive_needs_company: frozenset[str]
     positive_company: frozenset[str]
+    positive_cancelled_after: frozenset[str]
+    known_words: frozenset[str]  # ordinary message words that are never a person's name
     max_words_before_reason: int
     max_chars: int
 
@@ -120,6 +122,7 @@ def _rules() -> _Rules:
     matcher.add("reason", _phrase_patterns(d["reason_phrases"]))
     matcher.add("vague", _phrase_patterns(d["vague_phrases"]))
     matcher.add("moment", _phrase_patterns(d["moment_phrases"]))
+    matcher.add("positive", _phrase_patterns(d["positive_phrases"]))
     jargon = {str(k).lower(): v for k, v in d["jargon"].items()}
     jargon_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
     jargon_matcher.add(JARGON, [nlp.make_doc(term) for term in jargon])
@@ -135,6 +138,10 @@ def _rules() -> _Rules:
         positive_words=frozenset(d["positive_words"]),
         positive_needs_company=frozenset(d["positive_needs_company"]),
         positive_company=frozenset(d["positive_company"]),
+        positive_cancelled_after=frozenset(d["positive_cancelled_after"]),
+        known_words=frozenset(
+            [*d["positive_words"], *d["greetings"], *d["moment_words"], *d["absolute_words"]]
+        ),
         max_words_before_reason=int(d["max_words_before_reason"]),
         max_chars=int(d["max_chars"]),
     )
@@ -193,11 +200,25 @@ def _is_offer(doc: Doc, span: Span) -> bool:
     return bool(before & rules.offer_before or after & rules.offer_after)
 
 
+def _sentence_of(doc: Doc, span: Span) -> str:
+    """The sentence around `span` (sentences end at . ! ? followed by a space, or a line break)."""
+    start, end = 0, len(doc.text)
+    for boundary in _SENTENCE_END.finditer(doc.text):
+        if boundary.end() <= span.start_char:
+            start = boundary.end()
+        elif boundary.start() >= span.end_char:
+            end = boundary.start()
+            break
+    return doc.text[start:end]
+
+
 def _absolute(doc: Doc, taken: Sequence[Finding]) -> list[Finding]:
+    """Absolute words, except in an offer ("u kunt altijd bellen") or in praise."""
     found = []
     for span in _spans(doc, ABSOLUTE):
         inside = any(f.start <= span.start_char and span.end_char <= f.end for f in taken)
-        if not inside and not _is_offer(doc, span):
+        praise = _has_positive(dutch()(_sentence_of(doc, span)), taken=())
+        if not inside and not praise and not _is_offer(doc, span):
             found.append(_span_finding(ABSOLUTE, span))
     return found
 
@@ -241,12 +262,16 @@ def _negated(doc: Doc, index: int) -> bool:
 
 def _has_positive(doc: Doc, taken: Sequence[Finding]) -> bool:
     rules = _rules()
+    if _spans(doc, "positive"):
+        return True
     lemmas = {t.lemma_.lower() for t in doc} | {t.lower_ for t in doc}
     for token in doc:
         word = token.lower_
         if word not in rules.positive_words and token.lemma_.lower() not in rules.positive_words:
             continue
         if _negated(doc, token.i):
+            continue
+        if any(t.lower_ in rules.positive_cancelled_after for t in doc[max(0, token.i - 2) : token.i]):
             continue
         if any(f.start <= token.idx < f.end for f in taken):  # "u zorgt niet goed": not positive
             continue
@@ -276,15 +301,23 @@ def _jargon(doc: Doc) -> list[Finding]:
 
 def _personal(text: str) -> list[Finding]:
     details = data()["personal_details"]
-    hits = [(f.category, f.start, f.end) for f in scrubber.find(text)]
+    known = _rules().known_words
+    hits = [
+        (f.category, f.start, f.end)
+        for f in scrubber.find(text)
+        if not (f.category == scrubber.NAME and text[f.start : f.end].lower() in known)
+    ]
     hits += [(m.group(1), m.start(), m.end()) for m in PLACEHOLDER.finditer(text)]
     found: dict[str, Finding] = {}
     for category, start, end in sorted(hits, key=lambda h: h[1]):
         if category in found:
             continue
         detail = details[category]
+        advice = detail["advice"]
+        if PLACEHOLDER.fullmatch(text[start:end]):  # the bot took it out before the check
+            advice = f"{advice} {data()['placeholder_note']}"
         found[category] = _finding(
-            PERSONAL, text[start:end], start, end, shown=detail["what"], suggestion=detail["advice"]
+            PERSONAL, text[start:end], start, end, shown=detail["what"], suggestion=advice
         )
     return list(found.values())
 
@@ -365,7 +398,8 @@ def _apply(doc: Doc, edits: list[tuple[int, int, str]]) -> str:
         parts.append(doc[index:start].text_with_ws)
         if replacement:
             ws = doc[end - 1].whitespace_
-            parts.append(_match_case(replacement, doc[start].text) + ws)
+            starts_sentence = start == 0 or doc[start - 1].text[-1:] in {".", "!", "?", "\n"}
+            parts.append((_match_case(replacement, doc[start].text) if starts_sentence else replacement) + ws)
         index = end
     parts.append(doc[index:].text_with_ws)
     return _tidy("".join(parts), sentence_case=False)
@@ -521,3 +555,73 @@ def _add_before_closing(text: str, sentence: str) -> str:
     if closing:
         return f"{text[: closing.start()].rstrip()} {sentence}{text[closing.start() :]}"
     return f"{text.rstrip()} {sentence}"
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def texts() -> dict[str, str]:
+    return dict(data()["check_texts"])
+
+
+def feedback_lines(findings: Sequence[Finding]) -> list[str]:
+    """One short paragraph per kind of finding: what, why, and how (for a phone screen)."""
+    lines = []
+    for kind in KINDS:
+        group = [f for f in findings if f.kind == kind]
+        if not group:
+            continue
+        spec = data()["findings"][kind]
+        if len(group) > 1 and kind in (ACCUSING, ABSOLUTE, JARGON):
+            words = '", "'.join(dict.fromkeys(f.words for f in group))
+            feedback = spec["feedback"].format(words=words, limit=max_chars())
+        else:
+            feedback = " ".join(dict.fromkeys(f.feedback for f in group))
+        suggestion = " ".join(dict.fromkeys(f.suggestion for f in group))
+        lines.append(f"• {spec['title']}: {feedback} {suggestion}")
+    return lines
+
+
+def render(result: Check) -> list[str]:
+    """The checker's answer as chat messages: the feedback, then the rewrite to copy."""
+    t = texts()
+    length = len(result.text)
+    if not result.findings:
+        return [f"{t['intro_none'].format(length=length)}\n\n{_footer()}"]
+    body = "\n".join(feedback_lines(result.findings))
+    messages = [f"{t['intro_some'].format(length=length)}\n\n{body}\n\n{_footer()}"]
+    if result.rewrite:
+        messages.append(f"{t['rewrite']}\n\n{result.rewrite}")
+    return messages
+
+
+def _footer() -> str:
+    from coach.sections import source_line
+
+    return f"{source_line(content.source_title(data()['source']))}\n{data()['timing']['never_sends']}"
+
+
+def extract_draft(message: str) -> str | None:
+    """The draft in a request such as "check mijn bericht: Beste meneer, ..."; None if absent."""
+    spec = data()["check_request"]
+    text = message.strip()
+    verbs, nouns = set(spec["verbs"]), set(spec["nouns"])
+
+    def is_request(words: list[str]) -> bool:
+        return bool(set(words) & verbs) and bool(set(words) & nouns)
+
+    cut = re.search(r"[:\n]", text[: int(spec["max_prefix_chars"])])
+    if cut and is_request(re.findall(r"[\w']+", text[: cut.start()].lower())):
+        draft = text[cut.end() :].strip()
+        return draft if re.search(r"[^\W\d_]", draft) else None
+    tokens = list(re.finditer(r"\S+", text))
+    head = [m.group().lower().strip(",.!?:;") for m in tokens[: int(spec["max_request_words"])]]
+    if not is_request(head):
+        return None
+    start = min(i for i, w in enumerate(head) if w in nouns) + 1
+    fillers = set(spec["fillers"])
+    while start < len(head) and head[start] in fillers | {""}:
+        start += 1
+    if len(tokens) - start < int(spec["min_inline_words"]):
+        return None
+    return text[tokens[start].start() :].strip()

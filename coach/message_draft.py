@@ -141,9 +141,10 @@ def _parts(answers: Mapping[str, str], tone: str) -> dict[str, str]:
     if given["positive"]:
         positive = given["positive"]
         plain = _sentence(positive)
-        parts["positive"] = (
-            plain if _has_positive(plain) else spec["positive_frame"].format(positive=positive)
-        )
+        framed = spec["positive_frame"].format(positive=positive)
+        parts["positive"] = plain if _has_positive(plain) else framed
+    else:  # a realistic good-news element all the same: the worker's offer to think along
+        parts["positive"] = spec["no_positive"]
     moment = given["moment"]
     if moment and _has_moment(moment):
         parts["moment"] = spec["moment"].format(moment=moment)
@@ -212,3 +213,24 @@ def timing_advice(moment: str | None = None, now: datetime | None = None) -> str
 
 def never_sends() -> str:
     return str(_data()["timing"]["never_sends"])
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def render(answers: Mapping[str, str], now: datetime | None = None) -> list[str]:
+    """The drafts as chat messages (each easy to copy), then notes and timing advice."""
+    t = message_check.texts()
+    made = drafts(answers)
+    main, *alternatives = made
+    messages = [t["drafts_intro"], main.text]
+    messages += [f"{d.label}:\n\n{d.text}" for d in alternatives]
+    notes: list[str] = []
+    findings = list(dict.fromkeys(f for d in made for f in d.findings))
+    if findings:
+        notes += [t["drafts_notes"], *message_check.feedback_lines(findings), ""]
+    if any(scrub(answers.get(key) or "").found for key in ANSWER_KEYS.values()):
+        notes += [t["removed_details"], ""]
+    notes += [timing_advice(answers.get("moment"), now), "", never_sends(), t["edit_hint"]]
+    messages.append("\n".join(notes))
+    return messages
