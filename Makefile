@@ -65,7 +65,7 @@ conversation-tests: $(MODEL)
 	$(RASA) test core --e2e --model $(MODEL) --stories tests/conversations \
 		--fail-on-prediction-errors --out results/tmp/conversation-tests
 
-test: setup validate lint $(MODEL) unit conversation-tests
+test: setup browser validate lint $(MODEL) unit conversation-tests
 	@echo "==> all tests passed"
 
 nlu-report: setup
@@ -87,3 +87,8 @@ privacy-report: $(APP_ENV)/.complete
 .PHONY: message-report
 message-report: $(APP_ENV)/.complete
 	$(PY) scripts/message_report.py results/message-check-report.md
+
+# Debian's Chromium for the dashboard's browser tests (Playwright drives it; never `playwright install`).
+.PHONY: browser
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }

@@ -19,6 +19,7 @@ import httpx
 from sqlalchemy import Column, Table, Text, func, select, type_coerce, update
 
 from bot import access, crypto, retention
+from bot.dashboard import admin_cli
 from bot.db import Database
 from bot.models import Base, Invite, Role, Team, User
 from bot.models.base import Encrypted
@@ -49,6 +50,7 @@ def parser() -> argparse.ArgumentParser:
     reencrypt.add_argument("--batch-size", type=int, default=REENCRYPT_BATCH, help="rows per transaction")
     commands.add_parser("drop-old-keys", help="step 3: check no data needs the older keys, then drop them")
     commands.add_parser("purge", help="delete transcripts, cases and Rasa events past RETENTION_DAYS, now")
+    admin_cli.add_commands(commands, invite)  # team-policy, audit, invite --sharing
     return root
 
 
@@ -80,6 +82,8 @@ def main(argv: list[str]) -> int:
     db = Database(settings.database_url)
     db.migrate()
     try:
+        if admin_cli.run(args, db):
+            return 0
         if args.command == "reencrypt":
             return _reencrypt(db, ring, args.batch_size)
         if args.command == "drop-old-keys":

@@ -24,6 +24,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bot import access, crypto, nudges, retention, texts, transcript
+from bot.dashboard import commands as supervision
 from bot.db import Database
 from bot.flows import flow_of
 from bot.inbound import COMMANDS, Inbound, Kind, Local, local_button
@@ -31,7 +32,7 @@ from bot.models import Message, Status, User
 from bot.rasa_client import RasaClient, RasaUnavailable, RasaUnreachable
 from bot.rasa_tracker import RasaTrackerStore
 from bot.replies import MENU_BUTTON, Button, Reply
-from bot.settings import Settings
+from bot.settings import Settings, dashboard_base_url
 from coach import crisis, input_check
 from coach.reflection import chart_case
 from coach.reflection_text import no_reflections
@@ -82,6 +83,7 @@ class Conversation:
         patience: float = 10.0,
         pending_max_age: timedelta = timedelta(hours=1),
         tracker_store: RasaTrackerStore | None = None,
+        dashboard_url: str = "http://127.0.0.1:8088",
         retention_days: int = texts.DEFAULT_RETENTION_DAYS,
     ) -> None:
         self._db = db
@@ -92,6 +94,7 @@ class Conversation:
         self._patience = patience
         self._pending_max_age = pending_max_age
         self._tracker_store = tracker_store
+        self._dashboard_url = dashboard_url  # where sign-in links to the dashboard point
         # One lock per user: their messages are answered one at a time, in order.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._started = transcript.now()  # received before this: a crash interrupted it
@@ -143,6 +146,8 @@ class Conversation:
             if chat_id is not None and user.chat_id != chat_id:
                 user.chat_id = chat_id
             text = self._scrubbed(user.id, inbound.text) if inbound.kind is Kind.TEXT else inbound.text
+            if inbound.kind is Kind.TEXT and supervision.awaiting_reply(session, user.id):
+                inbound = Inbound(inbound.kind, inbound.text, Local.FEEDBACK_REPLY)  # a reply to feedback
             message = transcript.receive(session, user, inbound, text, update_id)
             if message is not None and text != inbound.text:
                 self._tell_details_removed(session, user, message)
@@ -273,6 +278,7 @@ class Conversation:
             return
         with self._db.session() as session:
             transcript.label_turn(session, message.id, turn.intent, turn.confidence, flow_of(turn))
+            supervision.tag_turn(session, message.id, turn.slots, turn.intent)  # case, strategy, step
 
     async def _answered(
         self, user: User, message: Message, replies: list[Reply], outlet: Outlet, flow: str | None = None
@@ -304,7 +310,12 @@ class Conversation:
             await self._flush(user, outlet)
             return True
         answer = local_answer(action, self.retention_days)
-        await self._answered(user, message, answer, outlet, flow=LOCAL_FLOWS.get(action))
+        flow = LOCAL_FLOWS.get(action)
+        if supervision.handles(action):  # sharing, dashboard, team, feedback; /privacy gets more
+            with self._db.session() as session:
+                answer = supervision.answer(session, user.id, action or "", message.text, answer)
+            flow = supervision.flow_of(action or "")
+        await self._answered(user, message, answer, outlet, flow=flow)
         return True
 
     def erase(self, user: User) -> None:
@@ -328,6 +339,10 @@ class Conversation:
                     with self._db.session() as session:
                         data = transcript.export(session, session.get(User, user.id) or user)
                     await outlet.send_export(user, data)
+                elif message.kind == supervision.LINK_KIND:  # a fresh one-time link, made now
+                    with self._db.session() as session:
+                        link = supervision.link_reply(session, message, self._dashboard_url)
+                    await outlet.send(user, link)
                 else:
                     await outlet.send(user, await self._with_chart(user, transcript.as_reply(message)))
             except DeliveryFailed as exc:
@@ -409,6 +424,7 @@ def open_conversation(settings: Settings, channel: str) -> tuple[Conversation, R
         tracker_store=RasaTrackerStore(settings.rasa_tracker_db_url)
         if settings.rasa_tracker_db_url
         else None,
+        dashboard_url=dashboard_base_url(settings),
         retention_days=settings.retention_days,
     )
     scrub("Hallo")  # load the scrubber's language data now (about 2 s), not on the first message

@@ -33,7 +33,17 @@ class Local(StrEnum):
     STALE_BUTTON = "stale_button"
     ONLY_TEXT = "only_text"
     EDITED = "edited"
+    # Supervision (bot/sharing.py, bot/dashboard/commands.py); buttons add ":<choice>".
+    SHARE = "share"
+    DASHBOARD = "dashboard"
+    TEAM = "team"
+    FEEDBACK = "feedback"
+    FEEDBACK_REPLY = "feedback_reply"
     NUDGES = "nudge:settings"  # /nudges: the reflection reminder settings
+
+
+# The bot's own buttons that carry a choice after the action ("share:case:12").
+TAPPABLE = {Local.SHARE, Local.DASHBOARD, Local.FEEDBACK}
 
 
 @dataclass(frozen=True)
@@ -50,8 +60,11 @@ COMMANDS: dict[str, Command] = {
     "privacy": Command("Wat ik bewaar en wie het ziet", Local.PRIVACY),
     "mijngegevens": Command("Al je gegevens als bestand", Local.EXPORT),
     "verwijder": Command("Wis al je gegevens (na bevestiging)", Local.DELETE_ASK),
-    "nudges": Command("Herinneringen om te reflecteren instellen", Local.NUDGES),
     "verloop": Command("Grafiek: hoe je werkrelaties zich ontwikkelen", "/show_chart"),
+    "delen": Command("Kies wat je begeleider van je gesprekken ziet", Local.SHARE),
+    "team": Command("Voor begeleiders: overzicht van je team", Local.TEAM),
+    "dashboard": Command("Voor begeleiders: inloglink voor het dashboard", Local.DASHBOARD),
+    "nudges": Command("Herinneringen om te reflecteren instellen", Local.NUDGES),
 }
 
 
@@ -113,6 +126,8 @@ def tapped(data: str | None, title: str | None) -> Inbound:
     if data and data.startswith(LOCAL_BUTTON_PREFIX):
         action = data.removeprefix(LOCAL_BUTTON_PREFIX)
         if action in (Local.DELETE_YES, Local.DELETE_NO):
+            return Inbound(Kind.BUTTON, title or action, action)
+        if action.split(":", 1)[0] in TAPPABLE and len(action) <= MAX_CALLBACK_BYTES:
             return Inbound(Kind.BUTTON, title or action, action)
         if NUDGE_ACTION.fullmatch(action):
             return Inbound(Kind.BUTTON, title or action, action)

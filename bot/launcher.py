@@ -102,6 +102,13 @@ def services(settings: Settings) -> list[Service]:
     ]
     if settings.telegram_token:
         found.append(Service("Telegram bot", [sys.executable, "-m", "bot", "telegram"]))
+    found.append(  # the supervisors' web dashboard (bot/dashboard), on DASHBOARD_HOST:DASHBOARD_PORT
+        Service(
+            "dashboard",
+            [sys.executable, "-m", "bot.dashboard"],
+            f"http://{settings.dashboard_host}:{settings.dashboard_port}/static/dashboard.css",
+        )
+    )
     return found
 
 

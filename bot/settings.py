@@ -36,6 +36,10 @@ class Settings:
     # None: DEUROPENER_DATA_KEYS, else the key file in data_dir (see `data_keys`).
     data_keys: str | None = None
     retention_days: int = 180  # transcripts and cases older than this are deleted daily
+    dashboard_host: str = "127.0.0.1"  # the supervisors' web dashboard (bot/dashboard)
+    dashboard_port: int = 8088
+    dashboard_url: str | None = None  # public base URL of the dashboard; default http://host:port
+    dashboard_session_hours: float = 8.0  # a dashboard sign-in lasts this long
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -63,6 +67,10 @@ class Settings:
             telegram_webhook_port=int(env.get("TELEGRAM_WEBHOOK_PORT", "8443")),
             data_keys=data_keys(data_dir),
             retention_days=retention_days(env.get("RETENTION_DAYS")),
+            dashboard_host=env.get("DASHBOARD_HOST", "127.0.0.1"),
+            dashboard_port=int(env.get("DASHBOARD_PORT", "8088")),
+            dashboard_url=env.get("DASHBOARD_URL") or None,
+            dashboard_session_hours=float(env.get("DASHBOARD_SESSION_HOURS", "8")),
         )
 
 
@@ -112,3 +120,9 @@ def _secret(
         finally:
             draft.unlink()
     return path.read_text().strip()
+
+
+def dashboard_base_url(settings: Settings) -> str:
+    """Where the dashboard's links point: DASHBOARD_URL, else its own address."""
+    own = f"http://{settings.dashboard_host}:{settings.dashboard_port}"
+    return (settings.dashboard_url or own).rstrip("/")

@@ -133,6 +133,63 @@ DELETED = (
 )
 NOT_DELETED = "Oké, ik heb niets gewist."
 
+# --- supervision: sharing (/delen), the dashboard, feedback ----------------------------------
+
+SHARE_QUESTION = "Wat mag je begeleider van je gesprekken met mij zien? Je kunt dit altijd weer veranderen."
+SHARE_ALL = "Alle gesprekken"
+SHARE_CASES = "Per cliënt kiezen"
+SHARE_NONE = "Niets"
+SHARE_DONE = "Klaar"
+SHARE_PICK_CASES = (
+    "Tik op een cliënt om die te delen of niet meer te delen (✓ = gedeeld). "
+    "Je begeleider ziet alleen de gespreksdelen over die cliënten. Tik op Klaar als je klaar bent."
+)
+SHARE_NO_CASES = (
+    "Je hebt nog geen cliënten. Zodra je een stappenplan voor een cliënt doet, kun je die hier delen. "
+    "Tot dan deel je niets."
+)
+SHARED_ALL = "Goed: je begeleider kan al je gesprekken met mij zien. Veranderen kan altijd met /delen."
+SHARED_NONE = "Goed: je begeleider ziet niets van je gesprekken met mij. Veranderen kan altijd met /delen."
+SHARE_NOT_FOR_SUPERVISORS = "Delen is voor professionals: als begeleider deel je je eigen gesprekken niet."
+ONLY_FOR_SUPERVISORS = "Dit is alleen voor begeleiders. Met /delen kies je wat je begeleider van jou ziet."
+
+
+def sharing_line(mode: str, case_labels: list[str], chosen: bool) -> str:
+    """/privacy: what the worker's supervisors can see now (their choice or the team's default)."""
+    source = "" if chosen else " (de standaard van je team)"
+    if mode == "all":
+        return f"Je deelt nu{source}: alle gesprekken met je begeleider. Veranderen: /delen."
+    if mode == "cases" and case_labels:
+        return f"Je deelt nu{source}: alleen de gesprekken over {', '.join(case_labels)}. Veranderen: /delen."
+    return f"Je deelt nu{source}: niets met je begeleider. Veranderen: /delen."
+
+
+def viewed_lines(views: list[tuple[str, str, str]]) -> str:
+    """/privacy: who viewed the worker's transcripts and when: (who, what, when)."""
+    if not views:
+        return "Niemand heeft je gesprekken bekeken."
+    lines = "\n".join(f"– {when}: {who} – {what}" for who, what, when in views)
+    return f"Wie je gesprekken bekeek (laatste {len(views)}):\n{lines}"
+
+
+def dashboard_link(url: str) -> str:
+    return (
+        f"Je inloglink voor het dashboard:\n{url}\n\n"
+        "Hij werkt één keer en 10 minuten lang. Deel hem met niemand."
+    )
+
+
+def feedback_notice(when: str, quoted: str | None, comment: str) -> str:
+    about = f"over je bericht van {when}: “{quoted}”" if quoted else f"over je gesprek van {when}"
+    return f"Je begeleider gaf feedback {about}\n\n{comment}"
+
+
+FEEDBACK_OPEN = "Bekijk het moment"
+FEEDBACK_REPLY = "Reageer"
+FEEDBACK_TYPE_REPLY = "Typ je reactie in één bericht; ik geef hem door aan je begeleider."
+FEEDBACK_REPLIED = "Dank je, je reactie staat nu bij je begeleider."
+FEEDBACK_ALREADY_REPLIED = "Je hebt op deze feedback al gereageerd; dat kan één keer."
+
 
 # --- reflection nudges (issue 6: bot/nudges.py, bot/nudge_dispatch.py) ---------------------
 

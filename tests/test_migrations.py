@@ -18,6 +18,8 @@ from bot.models import Base, Role
 TABLES = {"teams", "users", "invites", "strangers", "messages", "cases", "flow_progress", "alembic_version"}
 TABLES |= {"nudge_schedules", "nudge_dispatches"}  # reflection nudges (0004)
 TABLES |= {"reflections"}  # reflections on the working relationship (0005)
+TABLES |= {"team_policies", "sharing", "shared_cases", "turn_tags", "login_tokens", "web_sessions"}
+TABLES |= {"comments", "audit_log"}  # supervision (0006)
 
 
 def _check(db: Database) -> None:

@@ -1,5 +1,6 @@
 """The application's tables, one model per module. Importing this package registers them all."""
 
+from bot.models import dashboard  # noqa: F401  (registers the supervision tables)
 from bot.models.base import Base
 from bot.models.case import Case
 from bot.models.invite import Invite
