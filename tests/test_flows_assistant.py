@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from coach import flows
 from tests.test_assistant import button_titles, say, texts
 
 pytestmark = pytest.mark.integration
@@ -79,29 +80,87 @@ def test_rename_and_close_a_case(rasa_url: str, sender: str) -> None:
     assert "cliënt S" not in button_titles(say(rasa_url, sender, "/list_cases"))
 
 
-@pytest.mark.parametrize(
-    "flow",
-    [
-        "verzamelen", "analyseren", "contact", "eerste_contact", "deur_open",
-        "risicofactoren", "zes_stappen", "werkrelatie", "oplossingsgericht", "interventies",
-    ],
-)  # fmt: skip
-def test_every_flow_runs_to_its_summary(rasa_url: str, sender: str, flow: str) -> None:
-    """Walk the flow as a worker would: type answers, tap Verder/Ja/the first option, Klaar."""
-    messages = say(rasa_url, sender, f'/start_flow{{"flow":"{flow}"}}')
+FLOWS = [
+    "verzamelen", "analyseren", "contact", "eerste_contact", "deur_open",
+    "risicofactoren", "zes_stappen", "werkrelatie", "oplossingsgericht", "interventies",
+]  # fmt: skip
+CASE_FLOWS = {"verzamelen", "analyseren", "deur_open", "risicofactoren"}
+SKIPPABLE = {"verzamelen", "analyseren", "deur_open", "zes_stappen"}  # flows with questions to skip
+ANSWER = "dat weet ik nog niet precies"
+
+
+def step_on(rasa_url: str, sender: str, messages: list[dict], label: str) -> list[dict]:
+    """One move as a worker would make it: a label, a typed answer, or Verder/Ja/the first option."""
+    text, options = texts(messages), buttons(messages)
+    if "Over welke cliënt gaat het?" in text:
+        return say(rasa_url, sender, label)
+    if "Overslaan" in options and "Ja" not in options:
+        return say(rasa_url, sender, ANSWER)
+    preferred = ("Verder", "Afronden", "Ja", "Klaar")
+    title = next((t for t in preferred if t in options), next(iter(options)))
+    return say(rasa_url, sender, options[title])
+
+
+def walk_to_the_end(rasa_url: str, sender: str, messages: list[dict], label: str) -> list[dict]:
     for _ in range(40):
-        text = texts(messages)
-        if "Klaar:" in text:
-            break
-        options = buttons(messages)
-        if "Over welke cliënt gaat het?" in text:
-            messages = say(rasa_url, sender, f"cliënt {flow[:3]}")
-        elif "Overslaan" in options and "Ja" not in options:
-            messages = say(rasa_url, sender, "dat weet ik nog niet precies")
-        else:
-            preferred = ("Verder", "Afronden", "Ja", "Klaar")
-            title = next((t for t in preferred if t in options), next(iter(options)))
-            messages = say(rasa_url, sender, options[title])
+        if "Klaar:" in texts(messages):
+            return messages
+        messages = step_on(rasa_url, sender, messages, label)
+    raise AssertionError(f"the flow did not finish: {texts(messages)}")
+
+
+def prompt_of(messages: list[dict]) -> str:
+    """The step the worker is asked now: the last message with buttons."""
+    return next(m["text"] for m in reversed(messages) if m.get("buttons"))
+
+
+@pytest.mark.parametrize("flow", FLOWS)
+def test_every_flow_runs_to_its_summary(rasa_url: str, sender: str, flow: str) -> None:
+    """The happy path: type answers, tap Verder/Ja/the first option, Klaar."""
+    messages = say(rasa_url, sender, f'/start_flow{{"flow":"{flow}"}}')
+    messages = walk_to_the_end(rasa_url, sender, messages, f"cliënt {flow[:3]}")
     text = texts(messages)
-    assert "Klaar:" in text, text
+    if flow in CASE_FLOWS:
+        assert f"voor cliënt {flow[:3]}" in text and "bewaard bij deze cliënt" in text
     assert button_titles(messages), "a finished flow offers a next step"
+
+
+@pytest.mark.parametrize("flow", FLOWS)
+def test_every_flow_question_skip_stop_and_resume(rasa_url: str, sender: str, flow: str) -> None:
+    """Ask a question midway, skip a step (where one asks something), stop, resume, finish."""
+    label = f"cliënt {flow[:4]}"
+    messages = say(rasa_url, sender, f'/start_flow{{"flow":"{flow}"}}')
+    if flow in CASE_FLOWS:
+        messages = say(rasa_url, sender, label)
+
+    asked = prompt_of(messages)
+    answered = say(rasa_url, sender, "wat als de cliënt alles ontkent?")
+    assert "Bron: " in texts(answered) and "We gaan verder waar we waren" in texts(answered)
+    assert prompt_of(answered) == asked, "the flow goes on at the same step"
+
+    moved = len(flows.flows()[flow].steps) > 1
+    if moved:
+        messages = step_on(rasa_url, sender, answered, label)
+        if flow in SKIPPABLE:  # walk on to the first step that asks something, and skip it
+            while "Overslaan" not in buttons(messages):
+                messages = step_on(rasa_url, sender, messages, label)
+            before = prompt_of(messages)
+            messages = say(rasa_url, sender, buttons(messages)["Overslaan"])
+            assert prompt_of(messages) != before, "skipping moves on"
+        asked = prompt_of(messages)
+
+    stopped = texts(say(rasa_url, sender, "stop"))
+    if flow in CASE_FLOWS:
+        assert f"bewaard bij {label}" in stopped
+        listed = say(rasa_url, sender, "/list_cases")
+        overview = say(rasa_url, sender, buttons(listed)[label])
+        resumed = say(rasa_url, sender, buttons(overview)[flows.flows()[flow].title])
+    else:
+        assert ("Ik onthoud waar je was" in stopped) == moved
+        resumed = say(rasa_url, sender, f'/start_flow{{"flow":"{flow}"}}')
+    assert ("We gaan verder bij stap" in texts(resumed)) == moved
+    assert prompt_of(resumed) == asked, "resumed at the step where the worker stopped"
+
+    finished = texts(walk_to_the_end(rasa_url, sender, resumed, label))
+    if flow in {"verzamelen", "deur_open"}:
+        assert ANSWER in finished, "the answer given before stopping is in the summary"
