@@ -120,6 +120,7 @@ def _rules() -> _Rules:
     matcher.add(ABSOLUTE, _phrase_patterns(d["absolute_phrases"]))
     matcher.add("reason", _phrase_patterns([[w] for w in d["reason_words"]]))
     matcher.add("reason", _phrase_patterns(d["reason_phrases"]))
+    matcher.add("reason", [[{"LEMMA": {"IN": list(d["reason_lemmas"])}}]])
     matcher.add("vague", _phrase_patterns(d["vague_phrases"]))
     matcher.add("moment", _phrase_patterns(d["moment_phrases"]))
     matcher.add("positive", _phrase_patterns(d["positive_phrases"]))
