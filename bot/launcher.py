@@ -16,7 +16,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from bot import retention
-from bot.settings import ROOT, Settings
+from bot.settings import ROOT, Settings, dashboard_base_url
 
 log = logging.getLogger("deuropener")
 
@@ -185,6 +185,7 @@ def _purge(settings: Settings) -> float:
 
 def _announce(settings: Settings) -> None:
     log.info("Deuropener is running. Rasa REST channel: %s/webhooks/rest/webhook", settings.rasa_url)
+    log.info("Dashboard for supervisors: %s (sign in: /dashboard in Telegram)", dashboard_base_url(settings))
     if settings.telegram_token:
         log.info("The Telegram bot is polling for messages.")
     else:

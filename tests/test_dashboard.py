@@ -260,6 +260,19 @@ def scope_of(db_session: object, user: User) -> Scope:
 
 
 def test_a_supervisor_sees_only_their_teams_workers_and_only_what_they_share(team: Team) -> None:
+    check_supervisor_scope(team)
+
+
+def test_the_scope_holds_on_postgresql(postgres_url: str) -> None:
+    database = Database(postgres_url)
+    try:
+        database.migrate()
+        check_supervisor_scope(seed(database))
+    finally:
+        database.dispose()
+
+
+def check_supervisor_scope(team: Team) -> None:
     with team.db.session() as s:
         scope = scope_of(s, team.supervisor)
         assert [w.id for w in scope.workers()] == [

@@ -384,6 +384,11 @@ async def test_forms_need_the_sessions_csrf_token(dashboard: Dashboard, browser:
     with dashboard.db.session() as session:
         texts = [c.text for c in session.query(Comment).filter(Comment.worker_id == team.all_worker.id)]
     assert texts == ["met token"]
+    # Signing out ends the session: the cookie no longer opens anything.
+    await page.get_by_role("button", name="Uitloggen").click()
+    await page.get_by_role("heading", name="Uitgelogd").wait_for()
+    response = await page.goto(f"{dashboard.url}/")
+    assert response is not None and response.status == 401
     # The sign-in form checks its own token too (a cookie set by the link page).
     link = link_for(dashboard, team.supervisor)
     forged = await browser.new_context()

@@ -47,6 +47,7 @@ def _launch(tmp_path: Path, **extra_env: str) -> tuple[subprocess.Popen[bytes], 
         "RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "ACTION_SERVER_PORT": str(action_port),
         "DEUROPENER_DATA_DIR": str(tmp_path),
+        "DASHBOARD_PORT": str(free_port()),  # the supervisors' dashboard, also started by `make run`
         **extra_env,
     }
     log = tmp_path / "run.log"
@@ -85,6 +86,7 @@ def test_run_without_token_serves_rest_and_stops_everything_on_sigterm(tmp_path:
             time.sleep(0.2)
         output = log.read_text()
         assert "No TELEGRAM_BOT_TOKEN" in output and "make chat" in output
+        assert "dashboard is up" in output
         assert (tmp_path / "rasa_tracker.db").exists()
 
         process.send_signal(signal.SIGTERM)

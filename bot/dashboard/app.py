@@ -45,6 +45,7 @@ HEADERS = {
 }
 
 Handler = Callable[..., Awaitable[HTTPResponse]]
+EXPORTS = ("csv", "json")
 
 
 def _templates() -> Environment:
@@ -203,7 +204,8 @@ def create_app(settings: Settings, db: Database, name: str = "deuropener_dashboa
         found = queries.conversations(scope, person, filters)
         all_found = found if filters == queries.Filters() else queries.conversations(scope, person)
         cases = scope.cases(person)
-        charts = [c for c in cases if scope.reflections(person) and _has_reflections(scope, person, c.id)]
+        reflected = {r.case_id for r in scope.reflections(person)}
+        charts = [c for c in cases if c.id in reflected]
         audit.record(
             session, request.ctx.user, "view_worker", f"gesprekken ({filters.describe()})", person.id
         )
@@ -244,14 +246,14 @@ def create_app(settings: Settings, db: Database, name: str = "deuropener_dashboa
         request: Request, session: Session, scope: Scope, worker_id: int, fmt: str
     ) -> HTTPResponse:
         person = scope.worker(worker_id)
-        if person is None or fmt not in ("csv", "json"):
+        if person is None or fmt not in EXPORTS:
             return not_found(request)
         filters = queries.Filters.parse({k: request.args.get(k, "") for k in request.args})
         found = queries.conversations(scope, person, filters)
-        audit.record(
-            session, request.ctx.user, f"export_{fmt}", f"gesprekken ({filters.describe()})", person.id
+        what = f"gesprekken ({filters.describe()})"
+        return _export(
+            session, request.ctx.user, scope, fmt, f"gesprekken-{person.id}", found, what, person.id
         )
-        return _export(fmt, f"gesprekken-{person.id}", found, scope)
 
     @app.get("/gesprek/<message_id:int>")
     @signed_in
@@ -265,7 +267,7 @@ def create_app(settings: Settings, db: Database, name: str = "deuropener_dashboa
             session,
             request.ctx.user,
             "print" if printing else "view_transcript",
-            f"gesprek {found.id} van {found.start:%d-%m-%Y %H:%M}",
+            f"gesprek {found.id} van {found.start.astimezone(queries.TIMEZONE):%d-%m-%Y %H:%M}",
             found.worker.id,
         )
         return page(
@@ -283,10 +285,12 @@ def create_app(settings: Settings, db: Database, name: str = "deuropener_dashboa
         request: Request, session: Session, scope: Scope, message_id: int, fmt: str
     ) -> HTTPResponse:
         found = queries.transcript(scope, message_id)
-        if found is None or fmt not in ("csv", "json"):
+        if found is None or fmt not in EXPORTS:
             return not_found(request)
-        audit.record(session, request.ctx.user, f"export_{fmt}", f"gesprek {found.id}", found.worker.id)
-        return _export(fmt, f"gesprek-{found.id}", [found], scope)
+        what = f"gesprek {found.id}"
+        return _export(
+            session, request.ctx.user, scope, fmt, f"gesprek-{found.id}", [found], what, found.worker.id
+        )
 
     @app.post("/gesprek/<message_id:int>/feedback")
     @signed_in
@@ -321,10 +325,6 @@ def create_app(settings: Settings, db: Database, name: str = "deuropener_dashboa
     return app
 
 
-def _has_reflections(scope: Scope, worker: User, case_id: int) -> bool:
-    return any(r.case_id == case_id for r in scope.reflections(worker))
-
-
 def _by_message(comments: list[Any]) -> dict[int, list[Any]]:
     grouped: dict[int, list[Any]] = {}
     for c in comments:
@@ -332,7 +332,18 @@ def _by_message(comments: list[Any]) -> dict[int, list[Any]]:
     return grouped
 
 
-def _export(fmt: str, name: str, found: list[queries.Conversation], scope: Scope) -> HTTPResponse:
+def _export(
+    session: Session,
+    viewer: User,
+    scope: Scope,
+    fmt: str,
+    name: str,
+    found: list[queries.Conversation],
+    what: str,
+    worker_id: int,
+) -> HTTPResponse:
+    """The conversations as a CSV or JSON download; recorded in the audit log."""
+    audit.record(session, viewer, f"export_{fmt}", what, worker_id)
     rows = queries.export_rows(found)
     headers = {**HEADERS, "Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
     if fmt == "csv":
