@@ -219,10 +219,20 @@ class _Spec:
     typo_words: tuple[str, ...]
 
 
+_NOISE = re.compile(r"[ \t]*\x00[\x00 \t]*")
+
+
 def _plain(text: str) -> str:
-    """Lowercase without accents: "Suïcide" -> "suicide"."""
+    """Lowercase without accents: "Suïcide" -> "suicide". Runs of symbols, emoji and control
+    characters become one space: they are no words ("ze 😭😭 wil dood" = "ze wil dood"), and
+    a long run would otherwise make a token each for the matcher to try every pattern on."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    kept = "".join(
+        ch if unicodedata.category(ch)[0] in "LNPZ" or ch in "\n\t" else "\x00"
+        for ch in decomposed
+        if not unicodedata.combining(ch)
+    )
+    return _NOISE.sub(" ", kept)
 
 
 def _expand(element: str, words: dict[str, list[str]]) -> list[str]:
