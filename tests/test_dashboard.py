@@ -7,6 +7,7 @@ The Telegram tests need no Rasa: every command here is answered by the bot itsel
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from bot.models.reflection import Reflection
 from bot.telegram_app import CHANNEL
 from tests.bot_harness import TelegramUser, buttons_of, make_settings, running_bot
 from tests.fake_bot_api import FakeBotApi
+from tests.rasa_stack import RasaStack
 
 DATA_KEY = "bDEKS7nI1GJkQ6a8Dw78292wnWROH3kAykWaw0s8Qmc="  # a test-only Fernet key
 NO_RASA = "http://127.0.0.1:9"  # nothing here needs Rasa
@@ -563,3 +565,33 @@ async def test_dashboard_sends_a_supervisor_a_fresh_one_time_link(chat: Telegram
     assert all(token not in (m.text or "") for m in chat.transcript())
     mark = await chat.send("/delen")
     await chat.answer_with("Delen is voor professionals", after=mark)
+
+
+@pytest.mark.integration
+async def test_a_strategy_recommended_by_rasa_is_tagged_on_the_turn(
+    tmp_path: Path, rasa_stack: RasaStack
+) -> None:
+    """With the real Rasa: the turn that got a recommendation carries the strategy, and a
+    supervisor's team overview counts it."""
+    with FakeBotApi() as api:
+        settings = make_settings(tmp_path, api, rasa_stack)
+        async with running_bot(settings, api) as worker:
+            await worker.register()
+            mark = await worker.send("mevrouw is erg wantrouwig en doet de deur niet open")
+            await worker.answer_with("Mijn voorstel: Nut bewijzen", after=mark)
+            asked = next(m for m in reversed(worker.transcript()) if m.direction == Direction.IN.value)
+            deadline = datetime.now(UTC) + timedelta(seconds=20)
+            while True:  # the turn is labelled just after the answer went out
+                with worker.db.session() as s:
+                    tag = s.get(TurnTag, asked.id)
+                if tag is not None or datetime.now(UTC) > deadline:
+                    break
+                await asyncio.sleep(0.2)
+            assert tag is not None and tag.strategy == "nut_bewijzen"
+            with worker.db.session() as s:
+                me = s.get(User, worker.account().id)  # type: ignore[union-attr]
+                assert me is not None
+                sharing.set_mode(s, me, ShareMode.ALL)
+                boss = _user(s, Role.SUPERVISOR, me.team.name, "boss")
+                rows = queries.team_overview(scope_of(s, boss))
+                assert dict(rows[0].strategies) == {"nut_bewijzen": 1}

@@ -227,20 +227,25 @@ class WorkerRow:
 
 
 def team_overview(scope: Scope, now: datetime | None = None) -> list[WorkerRow]:
+    """Per worker, the last 30 days of what they share (from times and tags: no text is decrypted)."""
     since = (now or datetime.now(UTC)) - RECENT
     rows = []
     for worker in scope.workers():
-        recent = [c for c in conversations(scope, worker, Filters(since=since.date())) if c.start >= since]
-        visible_last = scope.messages(worker)[-1:]
-        strategies: Counter[str] = Counter(s for c in recent for s in c.strategies)
+        times = scope.times(worker, since - CONVERSATION_GAP)
+        starts, previous = 0, None
+        for _, at in times:
+            if (previous is None or at - previous > CONVERSATION_GAP) and at >= since:
+                starts += 1
+            previous = at
+        tags = scope.tags(i for i, at in times if at >= since)
         rows.append(
             WorkerRow(
                 worker=worker,
                 sharing=scope.shared(worker).mode.value,
-                conversations=len(recent),
+                conversations=starts,
                 reflections=len(scope.reflections(worker, since)),
-                strategies=strategies,
-                last_activity=visible_last[0].created_at if visible_last else None,
+                strategies=Counter(t.strategy for t in tags.values() if t.strategy),
+                last_activity=scope.last_activity(worker),
             )
         )
     return rows

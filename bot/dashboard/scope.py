@@ -105,6 +105,17 @@ class Scope:
             query = query.where(Message.created_at < until)
         return list(self.session.scalars(query.order_by(Message.id)))
 
+    def times(self, worker: User, since: datetime) -> list[tuple[int, datetime]]:
+        """(id, time) of the visible messages since then, oldest first: no texts decrypted."""
+        query = select(Message.id, Message.created_at).where(
+            self.visible(worker), Message.created_at >= since
+        )
+        return [(i, t) for i, t in self.session.execute(query.order_by(Message.id))]
+
+    def last_activity(self, worker: User) -> datetime | None:
+        """When the last message this viewer may see was sent or received."""
+        return self.session.scalar(select(func.max(Message.created_at)).where(self.visible(worker)))
+
     def message(self, message_id: int) -> Message | None:
         """One message, if this viewer may see it (else None: not found, whatever the reason)."""
         found = self.session.get(Message, message_id)
