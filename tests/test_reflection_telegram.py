@@ -118,6 +118,7 @@ async def test_two_cases_in_turn_the_intervision_suggestion_and_the_chart_as_a_p
     mark = await worker.tap_title(choose, "cliënt A")
     [other_call] = await api.async_wait_for("sendPhoto", after=mark)
     assert photo_of(other_call).tobytes() != picture.tobytes()
+    await worker.answer_with("de werkrelatie met cliënt A zich (1 reflectie)", after=mark)
 
     charts = [m for m in worker.transcript() if m.direction == "out" and m.image]
     assert [m.image for m in charts] == [f"chart:{second.id}", f"chart:{first.id}"]
