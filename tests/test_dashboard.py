@@ -474,6 +474,19 @@ def test_feedback_is_queued_to_the_worker_and_accepts_one_reply(team: Team) -> N
         assert stored is not None and stored.reply == "Dank je, doe ik!"
 
 
+def test_a_reply_that_signals_a_crisis_gets_the_crisis_answer_at_once(team: Team) -> None:
+    with team.db.session() as s:
+        comment = feedback.add_comment(
+            scope_of(s, team.supervisor), team.supervisor, team.messages["door"].id, "Hoe gaat het?", False
+        )
+        worker = s.get(User, team.all_worker.id)
+        assert worker is not None and not comment.about_turn
+        assert comment.message_id == team.messages["door"].id  # the whole conversation: its first message
+        feedback.tapped(s, worker, f"feedback:reply:{comment.id}")
+        answers = feedback.store_reply(s, worker, "de vader slaat de kinderen")
+        assert answers[0].text.startswith("Dank je") and "Veilig Thuis" in answers[1].text
+
+
 def test_a_turn_is_tagged_with_its_case_step_and_a_recommended_strategy(team: Team) -> None:
     with team.db.session() as s:
         asked, _ = _turn(s, team.case_worker, datetime.now(UTC), "ja", "Volgende vraag")

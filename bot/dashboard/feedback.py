@@ -13,7 +13,8 @@ from bot.dashboard import queries
 from bot.dashboard.scope import LINK_KIND, Scope
 from bot.models import Direction, Message, Status, User
 from bot.models.dashboard import Comment
-from bot.replies import Button, Reply
+from bot.replies import MENU_BUTTON, Button, Reply
+from coach import crisis
 
 MAX_COMMENT = 2000
 REPLY_WINDOW = timedelta(minutes=30)  # after tapping "Reageer", the next message within this is the reply
@@ -135,4 +136,8 @@ def store_reply(session: Session, user: User, text: str | None) -> list[Reply]:
         return [Reply(texts.STALE_BUTTON)]
     comment.reply = (text or "").strip()[:MAX_COMMENT]
     comment.replied_at = datetime.now(UTC)
-    return [Reply(texts.FEEDBACK_REPLIED)]
+    replies = [Reply(texts.FEEDBACK_REPLIED)]
+    kind = crisis.detect(comment.reply)  # a reply is read by the supervisor later: answer a crisis now
+    if kind is not None:
+        replies.append(Reply(crisis.answer(kind), (MENU_BUTTON,)))
+    return replies
