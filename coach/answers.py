@@ -38,7 +38,7 @@ def _render_ref(raw: str) -> tuple[str, str]:
 
 
 def answer(key: str) -> Answer | None:
-    """The answer for a faq key, with one short source line per document used."""
+    """The answer for a faq key, with one short line naming the documents used."""
     spec = content.load("questions")["questions"].get(key)
     if spec is None:
         return None
@@ -49,5 +49,5 @@ def answer(key: str) -> Answer | None:
         parts.append(text)
         if source not in sources:
             sources.append(source)
-    parts.append("\n".join(source_line(s) for s in sources))
+    parts.append(source_line(*sources))
     return Answer("\n\n".join(parts), spec["flow"])

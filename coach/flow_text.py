@@ -54,11 +54,14 @@ def prompt(state: State) -> tuple[str, Buttons]:
     return text, [("Afronden" if is_last else "Verder", NEXT), *back, *stop]
 
 
-def _answer_lines(state: State) -> list[str]:
+def _answer_lines(state: State, finished: bool = False) -> list[str]:
+    """One line per answer; once the flow is finished, skipped questions are named too."""
     lines: list[str] = []
     answers = state["answers"]
     for step in flows.flow_of(state).steps:
         if step.key not in answers:
+            if finished and step.kind in {"question", "yesno"} and not step.when:
+                lines.append(f"• {step.text}\n   (overgeslagen)")
             continue
         value = answers[step.key]
         if step.kind == "question":
@@ -95,7 +98,7 @@ def summary(state: State, case_label: str | None = None) -> str:
     """What the worker filled in, ready to read back (and to reread later with the case)."""
     flow = flows.flow_of(state)
     heading = f"Klaar: {flow.title}" + (f" voor {case_label}" if case_label else "") + "."
-    lines = _answer_lines(state)
+    lines = _answer_lines(state, finished=True)
     if not lines:
         return f"{heading} Je hebt alles doorgelopen."
     parts = [heading, "\n".join(lines), *_conclusions(state)]

@@ -56,8 +56,9 @@ def bullet_lines(sec: Section, start: int = 0, stop: int | None = None) -> str:
     return "\n".join(lines)
 
 
-def source_line(title: str) -> str:
-    return f"Bron: {title}"
+def source_line(*titles: str) -> str:
+    """One short line naming the source document(s)."""
+    return "Bron: " + "; ".join(titles)
 
 
 def render(ref: str, start: int = 0, stop: int | None = None, with_source: bool = True) -> str:
