@@ -306,7 +306,11 @@ def check_supervisor_scope(team: Team) -> None:
 
 def test_the_other_teams_supervisor_sees_none_of_this_team(team: Team) -> None:
     with team.db.session() as s:
+        door = team.messages["door"].id
+        feedback.add_comment(scope_of(s, team.supervisor), team.supervisor, door, "Goed gedaan", True)
+        assert len(scope_of(s, team.supervisor).comments([door])) == 1
         scope = scope_of(s, team.other_supervisor)
+        assert scope.comments([door]) == []  # asked for by id: still nothing
         assert [w.id for w in scope.workers()] == [team.other_worker.id]
         for key in ("door", "case_a", "none"):
             assert scope.message(team.messages[key].id) is None

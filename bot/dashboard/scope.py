@@ -159,10 +159,16 @@ class Scope:
         return list(self.session.scalars(query.order_by(Reflection.created_at, Reflection.id)))
 
     def comments(self, message_ids: Iterable[int]) -> list[Comment]:
-        """Comments on messages this viewer may see (callers pass ids they got from here)."""
+        """Comments on these messages, of those this viewer may see."""
         ids = list(message_ids)
         if not ids:
             return []
-        return list(
-            self.session.scalars(select(Comment).where(Comment.message_id.in_(ids)).order_by(Comment.id))
-        )
+        found = self.session.scalars(select(Comment).where(Comment.message_id.in_(ids)).order_by(Comment.id))
+        visible: dict[int, bool] = {}
+        result = []
+        for comment in found:
+            if comment.message_id not in visible:
+                visible[comment.message_id] = self.message(comment.message_id) is not None
+            if visible[comment.message_id]:
+                result.append(comment)
+        return result
