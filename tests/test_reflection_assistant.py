@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
+from tests.rasa_stack import RasaStack
 from tests.test_assistant import say, texts
 from tests.test_flows_assistant import buttons
 
@@ -95,3 +97,21 @@ def test_a_question_in_the_middle_is_answered_and_the_reflection_goes_on(rasa_ur
     answered = say(rasa_url, sender, "hoe bouw ik een goede werkrelatie op?")
     assert "Bron: " in texts(answered) and "We gaan verder waar we waren" in texts(answered)
     assert "cliënt C · vraag 1 van 6" in texts(answered)
+
+
+def test_a_nudge_starts_the_reflection_through_trigger_intent(rasa_stack: RasaStack, sender: str) -> None:
+    """What "Nu reflecteren" in a nudge does (bot/nudges.py): no user message, just the intent."""
+    new_case(rasa_stack.url, sender, "cliënt N")
+    new_case(rasa_stack.url, sender, "gezin M")
+    response = httpx.post(
+        f"{rasa_stack.url}/conversations/{sender}/trigger_intent",
+        params={"token": rasa_stack.token},
+        json={"name": "start_reflection"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    messages = response.json()["messages"]
+    assert "Over welke cliënt wil je reflecteren?" in texts(messages)
+    assert {"cliënt N", "gezin M", "Alle open cliënten na elkaar", "Stoppen"} <= set(buttons(messages))
+    asked = say(rasa_stack.url, sender, buttons(messages)["gezin M"])  # the form runs on as usual
+    assert "gezin M · vraag 1 van 6" in texts(asked)
