@@ -136,6 +136,7 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGHUP, request_stop)  # the terminal was closed
 
     # Without Telegram, this is the long-running process: it runs the retention job (the bot does otherwise).
     purges = not settings.telegram_token
