@@ -92,3 +92,14 @@ message-report: $(APP_ENV)/.complete
 .PHONY: browser
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+# Crisis detector: recall and false alarms per labelled set, the held-out batch apart.
+.PHONY: crisis-report
+crisis-report: $(APP_ENV)/.complete
+	$(PY) scripts/crisis_report.py results/crisis-report.md
+
+# Bad input: 10,000 seeded messages in-process and through Rasa's /model/parse, 300 through
+# the whole bot (fake Bot API -> bot -> Rasa -> action server); writes results/fuzz-report.md.
+.PHONY: fuzz
+fuzz: setup $(MODEL)
+	$(PY) scripts/fuzz_report.py --messages 10000 --bot-messages 300 --out results/fuzz-report.md
