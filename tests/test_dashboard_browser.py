@@ -193,6 +193,9 @@ async def test_from_telegram_to_a_transcript_and_feedback_that_reaches_the_worke
             assert "Nut bewijzen × 1" in await rows.nth(0).inner_text()
             assert "niets" in await rows.nth(2).inner_text()
             await shot(page, "2-team")
+            await page.set_viewport_size({"width": 768, "height": 1024})  # a tablet, upright
+            await shot(page, "2-team-tablet")
+            await page.set_viewport_size({"width": 1280, "height": 900})
 
             # The worker's conversations: search, filter, open one.
             await page.get_by_role("link", name=f"Professional {team.all_worker.id}").click()
