@@ -4,16 +4,11 @@ scrubs the draft before Rasa reads it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
 import pytest
-import pytest_asyncio
 
-from tests.bot_harness import TelegramUser, buttons_of, make_settings, running_bot
-from tests.fake_bot_api import FakeBotApi
-from tests.rasa_stack import RasaStack
+from tests.bot_harness import TelegramUser, buttons_of
 from tests.test_assistant import button_titles, say, texts
+from tests.test_telegram import api, bot_user, worker  # noqa: F401  (fixtures: a registered worker)
 
 pytestmark = pytest.mark.integration
 
@@ -110,29 +105,19 @@ def test_stop_while_asked_for_a_draft(rasa_url: str, sender: str) -> None:
 # --- Telegram -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as fake:
-        yield fake
-
-
-@pytest_asyncio.fixture
-async def worker(tmp_path: Path, api: FakeBotApi, rasa_stack: RasaStack) -> AsyncIterator[TelegramUser]:
-    async with running_bot(make_settings(tmp_path, api, rasa_stack), api) as user:
-        await user.register()
-        yield user
-
-
-async def test_on_telegram_a_phone_number_in_a_draft_is_scrubbed_then_named(worker: TelegramUser) -> None:
+async def test_on_telegram_a_phone_number_in_a_draft_is_scrubbed_then_named(
+    worker: TelegramUser,  # noqa: F811  (the fixture imported above)
+) -> None:
     mark = await worker.send(
         "check mijn bericht: Goedemiddag, ik stuur u dit bericht over de huur. "
         "Fijn dat u belde. Bel mij op 06-12345678, dan maken we een afspraak."
     )
-    call = await worker.answer_with("Ik zag een telefoonnummer in je concept", after=mark)
+    await worker.answer_with("Ik zag een telefoonnummer in je concept", after=mark)
     text = worker.texts(mark)
     assert "Is het je eigen werknummer, dan kan het." in text
     assert "06-12345678" not in text
-    assert "Nog een bericht checken" in buttons_of(call)
+    last = worker.api.calls_of("sendMessage", after=mark)[-1]  # long answers come in parts
+    assert "Nog een bericht checken" in buttons_of(last)
     stored = [m.text or "" for m in worker.transcript()]
     assert any("[telefoon]" in t for t in stored) and not any("06-12345678" in t for t in stored)
 
@@ -141,6 +126,6 @@ async def test_on_telegram_a_phone_number_in_a_draft_is_scrubbed_then_named(work
     for answer in ANSWERS:
         mark = await worker.send(answer)
         await worker.api.async_wait_idle(0.5)
-    call = await worker.answer_with("Wanneer stuur je het?", after=mark)
-    assert "Mijn versie checken" in buttons_of(call)
+    await worker.answer_with("Wanneer stuur je het?", after=mark)
+    assert "Mijn versie checken" in buttons_of(worker.api.calls_of("sendMessage", after=mark)[-1])
     assert "Mijn voorstel: dinsdag om 10 uur." in worker.texts(mark)
