@@ -75,8 +75,14 @@ def create_app(settings: Settings, db: Database, name: str = "deuropener_dashboa
         return response.html(html, status=status, headers=HEADERS)
 
     def refused(request: Request, status: int, title: str, text: str) -> HTTPResponse:
+        web = getattr(request.ctx, "web", None)
         return page(
-            "message.html", status=status, title=title, text=text, user=getattr(request.ctx, "user", None)
+            "message.html",
+            status=status,
+            title=title,
+            text=text,
+            user=getattr(request.ctx, "user", None),
+            csrf=web.csrf_token if web else "",
         )
 
     def not_found(request: Request) -> HTTPResponse:
