@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from bot import access, sharing
+from bot import access, crypto, sharing
 from bot.dashboard import audit, auth, feedback, queries
 from bot.dashboard.scope import Scope, Viewer
 from bot.db import Database
@@ -36,13 +36,14 @@ NO_RASA = "http://127.0.0.1:9"  # nothing here needs Rasa
 
 @pytest.fixture(autouse=True)
 def data_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One encryption key for this process and the dashboard server it starts."""
+    use_test_key(monkeypatch)
+
+
+def use_test_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One encryption key for this process and the servers it starts; the process's key
+    ring is put back afterwards, so later tests keep theirs."""
     monkeypatch.setenv("DEUROPENER_DATA_KEYS", DATA_KEY)
-    try:
-        from bot import crypto
-    except ImportError:
-        return
-    crypto.configure(DATA_KEY)
+    monkeypatch.setattr(crypto, "_ring", crypto.KeyRing(DATA_KEY))
 
 
 # --- a team with transcripts -------------------------------------------------------------

@@ -32,7 +32,7 @@ from bot.models.dashboard import AuditEntry, Comment
 from tests.bot_harness import TelegramUser, buttons_of, make_settings, running_bot
 from tests.conftest import free_port
 from tests.fake_bot_api import FakeBotApi
-from tests.test_dashboard import DATA_KEY, NO_RASA, Team, seed
+from tests.test_dashboard import DATA_KEY, NO_RASA, Team, seed, use_test_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "results" / "screenshots"
@@ -105,10 +105,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
 
 @pytest.fixture(autouse=True)
 def data_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DEUROPENER_DATA_KEYS", DATA_KEY)
-    from bot import crypto
-
-    crypto.configure(DATA_KEY)
+    use_test_key(monkeypatch)
 
 
 @pytest_asyncio.fixture
