@@ -613,3 +613,17 @@ async def test_a_strategy_recommended_by_rasa_is_tagged_on_the_turn(
                 boss = _user(s, Role.SUPERVISOR, me.team.name, "boss")
                 rows = queries.team_overview(scope_of(s, boss))
                 assert dict(rows[0].strategies) == {"nut_bewijzen": 1}
+
+
+def test_the_supervision_buttons_and_commands_reach_the_bot() -> None:
+    from bot import inbound
+    from bot.inbound import Local
+
+    assert inbound.typed("/delen").payload == Local.SHARE
+    assert inbound.typed("/team").payload == Local.TEAM
+    assert inbound.typed("/dashboard@deuropener_bot").payload == Local.DASHBOARD
+    assert inbound.tapped("bot:share:case:12", "✓ cliënt A").payload == "share:case:12"
+    assert inbound.tapped("bot:feedback:reply:3", "Reageer").payload == "feedback:reply:3"
+    assert inbound.tapped("bot:dashboard", "Open het dashboard").payload == "dashboard"
+    assert inbound.tapped("bot:sharing:all", None).payload == Local.STALE_BUTTON
+    assert inbound.tapped("bot:feedback_reply", None).payload == Local.STALE_BUTTON  # typed only
