@@ -29,6 +29,7 @@ help:
 	@echo "make test        validate the data, train, and run every test"
 	@echo "make nlu-report  cross-validate the NLU model, write results/nlu-report.md"
 	@echo "make bench-bot   measure the latency the Telegram bot adds, write results/bot-latency.md"
+	@echo "make bench-nudges  send 10,000 due nudges to a fake Bot API, write results/nudge-dispatch.md"
 
 setup: $(RASA_ENV)/.complete $(APP_ENV)/.complete
 
@@ -103,3 +104,7 @@ crisis-report: $(APP_ENV)/.complete
 .PHONY: fuzz
 fuzz: setup $(MODEL)
 	$(PY) scripts/fuzz_report.py --messages 10000 --bot-messages 300 --out results/fuzz-report.md
+
+.PHONY: bench-nudges
+bench-nudges: $(APP_ENV)/.complete
+	$(PY) scripts/bench_nudges.py --nudges 10000 --out results/nudge-dispatch.md

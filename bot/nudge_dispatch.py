@@ -26,17 +26,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
+import math
 import os
 import socket
+import sys
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from aiolimiter import AsyncLimiter
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
@@ -47,22 +50,48 @@ from bot import nudges
 from bot.db import Database
 from bot.models import DispatchStatus, Message, NudgeDispatch, Status, User
 from bot.models.message import Direction
-from bot.replies import Reply
 from bot.telegram_render import keyboard
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 CHAT_LIMITERS_KEPT = 10_000
+PREPARE_EVERY_SECONDS = 30.0  # during a long round, record newly due nudges this often
+
+# httpcore looks for `sniffio` on every request; it isn't installed (anyio 4 no longer needs
+# it), and each failed import searches sys.path again: measured, a sixth of a nudge's CPU
+# time. Recording it as absent (a None entry: "import sniffio" fails at once) saves that.
+if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+# The statements of the hot path, built once (a send costs two short transactions).
+_DISPATCHES = NudgeDispatch.__table__
+_MOVE = update(_DISPATCHES).where(
+    _DISPATCHES.c.id == bindparam("nudge_id"),
+    _DISPATCHES.c.claimed_by == bindparam("owner"),
+    _DISPATCHES.c.status == bindparam("from_status"),
+)
+_TO_SENDING = _MOVE.values(
+    status=DispatchStatus.SENDING.value, claimed_at=bindparam("at"), attempts=_DISPATCHES.c.attempts + 1
+)
+_TO_SENT = (
+    update(_DISPATCHES)
+    .where(_DISPATCHES.c.id == bindparam("nudge_id"))
+    .values(status=DispatchStatus.SENT.value, sent_at=bindparam("at"))
+)
+_TRANSCRIBE = insert(Message.__table__)
 
 
 @dataclass(frozen=True)
 class DispatchConfig:
     interval: float = 2.0  # seconds between rounds
-    max_rate: float = 27.0  # messages a second overall (Telegram allows about 30 per bot)
+    max_rate: float = 28.0  # messages a second overall, evenly spaced (Telegram: about 30 per bot)
+    # Hard cap on sends started in any sliding second (default: max_rate). Below Telegram's 30
+    # with room for the network: requests started 27 in a second may arrive a little closer.
+    max_per_second: int | None = 27
     per_chat_seconds: float = 1.0  # at least this long between two messages to one chat
     batch: int = 60  # nudges claimed at a time (about two seconds of sending)
-    concurrency: int = 8  # requests to Telegram in flight at once
+    concurrency: int = 2  # requests in flight at once: responses can't bunch up by more
     send_attempts: int = 4  # per nudge, for 429s and network errors, before it is released
     claim_ttl: timedelta = timedelta(minutes=5)  # then a dead dispatcher's claims are released
     late_limit: timedelta = nudges.LATE_LIMIT
@@ -74,6 +103,7 @@ class DispatchConfig:
         return cls(
             interval=float(env.get("NUDGE_INTERVAL_SECONDS", cls.interval)),
             max_rate=float(env.get("NUDGE_MAX_RATE", cls.max_rate)),
+            max_per_second=int(env["NUDGE_MAX_PER_SECOND"]) if env.get("NUDGE_MAX_PER_SECOND") else 27,
         )
 
 
@@ -97,19 +127,53 @@ class Claimed:
     chat_id: int
 
 
+class Pacer:
+    """Evenly spaced sends, `rate` a second, and never more than `cap` in any second.
+
+    Sends go one after another on a timeline `1 / rate` apart; a sender held up (a busy
+    event loop) may make up missed slots of the last `credit` intervals, so the sustained rate
+    stays at `rate`. The actual start times of the last `cap` sends are kept: a send waits until the
+    one `cap` sends back is a full second ago, so no 1-second window (sliding, as Telegram
+    counts) ever holds more than `cap` of them — bursts after a stall included.
+    """
+
+    def __init__(self, rate: float, cap: int, credit: int = 6) -> None:
+        self.interval = 1 / rate
+        self.cap = cap
+        self._credit = credit * self.interval
+        self._next = float("-inf")
+        self._starts: deque[float] = deque(maxlen=cap)
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:  # one sender at a time takes the next slot
+            loop = asyncio.get_running_loop()
+            while True:
+                now = loop.time()
+                # Behind the timeline by less than the credit: catch up; idle (or stalled longer):
+                # start afresh now, without a burst.
+                slot = self._next if self._next >= now - self._credit else now
+                if len(self._starts) == self.cap:
+                    slot = max(slot, self._starts[0] + 1.0)
+                if slot <= now:
+                    break
+                await asyncio.sleep(slot - now)
+            self._starts.append(now)
+            self._next = slot + self.interval
+
+
 @dataclass
 class _Limits:
     """Telegram's limits for one dispatcher: evenly spaced overall, one a second per chat."""
 
     config: DispatchConfig
-    overall: AsyncLimiter = field(init=False)
+    overall: Pacer = field(init=False)
     chats: OrderedDict[int, AsyncLimiter] = field(default_factory=OrderedDict)
     resume_at: float = 0.0  # loop time before which nothing is sent (a 429's retry_after)
 
     def __post_init__(self) -> None:
-        # Capacity one, refilled `max_rate` times a second: no bursts, so no 1-second window
-        # ever holds more than `max_rate` sends.
-        self.overall = AsyncLimiter(1, 1 / self.config.max_rate)
+        cap = self.config.max_per_second or max(1, math.floor(self.config.max_rate))
+        self.overall = Pacer(self.config.max_rate, cap)
 
     def chat(self, chat_id: int) -> AsyncLimiter:
         limiter = self.chats.pop(chat_id, None) or AsyncLimiter(1, self.config.per_chat_seconds)
@@ -118,11 +182,11 @@ class _Limits:
             self.chats.popitem(last=False)
         return limiter
 
-    async def wait_for_turn(self, chat_id: int) -> None:
-        await self.chat(chat_id).acquire()
+    async def turn(self) -> None:
+        """Wait for the next overall slot that no 429's retry_after holds back."""
         while True:
             await self._wait_out_retry_after()
-            await self.overall.acquire()
+            await self.overall.wait()
             if asyncio.get_running_loop().time() >= self.resume_at:
                 return  # else a 429 came in while this one waited: wait again
 
@@ -134,6 +198,18 @@ class _Limits:
     def pause(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
         self.resume_at = max(self.resume_at, loop.time() + seconds)
+
+
+def _unsent(task: asyncio.Task[bool | None]) -> bool:
+    """A finished send that gave its nudge back (a failed one stays claimed: the TTL decides)."""
+    if task.exception() is not None:
+        log.error("Sending a nudge failed", exc_info=task.exception())
+        return False
+    return task.result() is None
+
+
+def _nudge_clock() -> datetime:
+    return nudges.now()
 
 
 def _seconds(value: object) -> float:
@@ -153,9 +229,12 @@ class NudgeDispatcher:
         self._db = db
         self._bot = bot
         self.config = config or DispatchConfig()
-        self._clock = clock or nudges.now
+        self._clock = clock or _nudge_clock  # tests pass their own, or replace nudges.now
         self.name = name or f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._limits = _Limits(self.config)
+        self._in_flight = asyncio.Semaphore(self.config.concurrency)
+        self._reply = nudges.nudge_reply()
+        self._keyboard = keyboard(self._reply.buttons)
         self._defaults_at: datetime | None = None
         self._lock = asyncio.Lock()
         self._postgres = db.engine.dialect.name == "postgresql"
@@ -168,21 +247,37 @@ class NudgeDispatcher:
     # --- one round ----------------------------------------------------------------------
 
     async def run_once(self, keep_going: Callable[[], bool] = lambda: True) -> Stats:
-        """Record what fell due, then claim and send until nothing is left (or told to stop)."""
+        """Record what fell due, then claim and send until nothing is left (or told to stop).
+
+        Claiming is topped up while sends are under way, so the pace never stalls on it.
+        """
         stats = Stats()
         if self._lock.locked():  # the previous round is still sending
             return stats
         async with self._lock:
+            sending: dict[asyncio.Task[bool | None], Claimed] = {}
             try:
                 stats.due = self._prepare()
+                prepared = asyncio.get_running_loop().time()
                 while keep_going():
-                    claimed = self._claim()
-                    if not claimed:
+                    if asyncio.get_running_loop().time() - prepared > PREPARE_EVERY_SECONDS:
+                        stats.due += self._prepare()  # a long round: what fell due meanwhile
+                        prepared = asyncio.get_running_loop().time()
+                    if len(sending) <= self.config.batch // 2:
+                        taken = {c.id for c in sending.values()}
+                        for nudge in self._claim(self.config.batch - len(sending), taken):
+                            sending[asyncio.create_task(self._deliver(nudge, keep_going, stats))] = nudge
+                    if not sending:
                         break
-                    outcomes = await asyncio.gather(*(self._deliver(c, keep_going, stats) for c in claimed))
-                    self._release([c.id for c, sent in zip(claimed, outcomes, strict=True) if sent is None])
+                    done, _ = await asyncio.wait(sending, return_when=asyncio.FIRST_COMPLETED)
+                    finished = {task: sending.pop(task) for task in done}
+                    self._release([nudge.id for task, nudge in finished.items() if _unsent(task)])
             except OperationalError as exc:  # the database is busy or away: the next round retries
                 log.warning("Nudge dispatch round stopped by a database error: %s", exc)
+            finally:  # stopping: sends under way finish, the others give their nudge back
+                if sending:
+                    await asyncio.wait(sending)
+                    self._release([nudge.id for task, nudge in sending.items() if _unsent(task)])
         self.total.add(stats)
         if stats.sent or stats.failed:
             log.info("Nudges: %s", stats)
@@ -226,14 +321,14 @@ class NudgeDispatcher:
             )
         return due
 
-    def _claim(self) -> list[Claimed]:
-        """Take up to `batch` due nudges for this dispatcher, atomically."""
+    def _claim(self, limit: int, taken: set[int]) -> list[Claimed]:
+        """Take up to `limit` more due nudges for this dispatcher, atomically (`taken`: ours already)."""
         at = self._clock()
         candidates = (
             select(NudgeDispatch.id)
             .where(NudgeDispatch.status == DispatchStatus.DUE.value, NudgeDispatch.claimed_by.is_(None))
             .order_by(NudgeDispatch.due_at, NudgeDispatch.id)
-            .limit(self.config.batch)
+            .limit(limit)
         )
         with self._db.session() as session:
             if self._postgres:
@@ -259,7 +354,7 @@ class NudgeDispatcher:
                 )
                 .order_by(NudgeDispatch.due_at, NudgeDispatch.id)
             ).all()
-        return [Claimed(id_, user_id, chat_id) for id_, user_id, chat_id in rows]
+        return [Claimed(id_, user_id, chat_id) for id_, user_id, chat_id in rows if id_ not in taken]
 
     def _release(self, ids: list[int]) -> None:
         if not ids:
@@ -279,15 +374,10 @@ class NudgeDispatcher:
         self, nudge_id: int, status: DispatchStatus, from_status: DispatchStatus, **values: object
     ) -> bool:
         """Move one of this dispatcher's nudges on; False if it is no longer ours in that state."""
-        with self._db.session() as session:
-            result = session.execute(
-                update(NudgeDispatch)
-                .where(
-                    NudgeDispatch.id == nudge_id,
-                    NudgeDispatch.claimed_by == self.name,
-                    NudgeDispatch.status == from_status.value,
-                )
-                .values(status=status.value, **values)
+        with self._db.engine.begin() as connection:
+            result = connection.execute(
+                _MOVE.values(status=status.value, **values),
+                {"nudge_id": nudge_id, "owner": self.name, "from_status": from_status.value},
             )
             return result.rowcount == 1
 
@@ -295,27 +385,21 @@ class NudgeDispatcher:
 
     async def _deliver(self, nudge: Claimed, keep_going: Callable[[], bool], stats: Stats) -> bool | None:
         """Send one claimed nudge: True sent, False given up (failed), None released (unsent)."""
-        reply = nudges.nudge_reply()
         delay = 1.0
         for _ in range(self.config.send_attempts):
             if not keep_going():
                 return None
-            await self._limits.wait_for_turn(nudge.chat_id)
-            if not keep_going():
-                return None
-            at = self._clock()
-            if not self._mark(
-                nudge.id,
-                DispatchStatus.SENDING,
-                DispatchStatus.CLAIMED,
-                claimed_at=at,
-                attempts=NudgeDispatch.attempts + 1,
-            ):
-                return False  # released as stale meanwhile: someone else sends it
+            await self._limits.chat(nudge.chat_id).acquire()
             try:
-                await self._bot.send_message(
-                    chat_id=nudge.chat_id, text=reply.text, reply_markup=keyboard(reply.buttons)
-                )
+                async with self._in_flight:  # first: the pace counts requests actually going out
+                    await self._limits.turn()
+                    if not keep_going():
+                        return None
+                    if not self._to_sending(nudge.id):
+                        return False  # released as stale meanwhile: someone else sends it
+                    await self._bot.send_message(
+                        chat_id=nudge.chat_id, text=self._reply.text, reply_markup=self._keyboard
+                    )
             except RetryAfter as exc:  # Telegram's flood control: everyone waits, then this again
                 stats.retry_after += 1
                 self._limits.pause(_seconds(exc.retry_after))
@@ -336,7 +420,7 @@ class NudgeDispatcher:
             except TelegramError as exc:
                 self._give_up(nudge, str(exc)[:64], stats)
                 return False
-            self._record_sent(nudge, reply)
+            self._record_sent(nudge)
             stats.sent += 1
             return True
         stats.released += 1
@@ -347,26 +431,35 @@ class NudgeDispatcher:
         self._mark(nudge.id, DispatchStatus.FAILED, DispatchStatus.SENDING, note=note)
         stats.failed += 1
 
-    def _record_sent(self, nudge: Claimed, reply: Reply) -> None:
-        at = self._clock()
-        with self._db.session() as session:
-            session.execute(
-                update(NudgeDispatch)
-                .where(NudgeDispatch.id == nudge.id)
-                .values(status=DispatchStatus.SENT.value, sent_at=at)
+    def _to_sending(self, nudge_id: int) -> bool:
+        """Claimed -> sending, just before the Bot API call (one short transaction)."""
+        with self._db.engine.begin() as connection:
+            result = connection.execute(
+                _TO_SENDING,
+                {"nudge_id": nudge_id, "owner": self.name, "from_status": DispatchStatus.CLAIMED.value}
+                | {"at": self._clock()},
             )
-            session.add(  # the worker's transcript shows the nudge like any other message
-                Message(
-                    user_id=nudge.user_id,
-                    direction=Direction.OUT.value,
-                    kind="nudge",
-                    status=Status.SENT.value,
-                    text=reply.text,
-                    buttons=[[b.title, b.payload] for b in reply.buttons],
-                    flow="nudge",
-                    created_at=at,
-                    done_at=at,
-                )
+            return result.rowcount == 1
+
+    def _record_sent(self, nudge: Claimed) -> None:
+        """Sending -> sent, and the nudge in the worker's transcript like any other message."""
+        at = self._clock()
+        with self._db.engine.begin() as connection:
+            connection.execute(_TO_SENT, {"nudge_id": nudge.id, "at": at})
+            connection.execute(
+                _TRANSCRIBE,
+                {
+                    "user_id": nudge.user_id,
+                    "direction": Direction.OUT.value,
+                    "kind": "nudge",
+                    "status": Status.SENT.value,
+                    "text": self._reply.text,
+                    "buttons": [[b.title, b.payload] for b in self._reply.buttons],
+                    "flow": "nudge",
+                    "notified": False,
+                    "created_at": at,
+                    "done_at": at,
+                },
             )
 
     # --- running ------------------------------------------------------------------------
@@ -385,7 +478,7 @@ BOT_DATA_KEY = "nudge_dispatcher"
 def make_bot(token: str, api_base_url: str | None = None, config: DispatchConfig | None = None) -> Bot:
     """A Bot for a dispatcher of its own, with a connection for each request in flight."""
     url = (api_base_url or "https://api.telegram.org").rstrip("/")
-    size = (config or DispatchConfig()).concurrency * 2
+    size = (config or DispatchConfig()).concurrency
     request = HTTPXRequest(connection_pool_size=size, pool_timeout=30.0)
     return Bot(token, base_url=f"{url}/bot", base_file_url=f"{url}/file/bot", request=request)
 

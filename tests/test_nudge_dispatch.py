@@ -4,11 +4,13 @@ a restart; two dispatchers on one database never send a nudge twice. The clock i
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic, sleep
 
 import pytest
 from sqlalchemy import func, insert, select, update
@@ -17,12 +19,12 @@ from telegram import Bot
 from bot import nudges
 from bot.db import Database
 from bot.models import Case, DispatchStatus, Message, NudgeDispatch, NudgeSchedule, Role, Team, User
-from bot.nudge_dispatch import DispatchConfig, NudgeDispatcher, make_bot
+from bot.nudge_dispatch import DispatchConfig, NudgeDispatcher, Pacer, make_bot
 from bot.transcript import erase
 from tests.fake_bot_api import BotApiError, FakeBotApi
 
 FRIDAY_3PM = datetime(2026, 12, 4, 14, 0, tzinfo=UTC)  # 15:00 in Amsterdam
-FAST = DispatchConfig(max_rate=400.0, per_chat_seconds=0.05, batch=20)  # tests need not wait
+FAST = DispatchConfig(max_rate=400.0, max_per_second=None, per_chat_seconds=0.05, batch=20)  # no waiting
 
 
 class Clock:
@@ -225,15 +227,30 @@ async def test_sends_stay_within_the_overall_and_per_chat_rate(db: Database, api
     (twice,) = seed_workers(db, 1, FRIDAY_3PM, first_chat=30_000_000)
     with db.session() as session:  # a second nudge for one chat (e.g. a snooze), due together
         session.add(NudgeDispatch(user_id=twice, due_at=FRIDAY_3PM - timedelta(minutes=5), status="due"))
-    config = DispatchConfig(max_rate=15.0, batch=50)
+    config = DispatchConfig(max_rate=15.0, max_per_second=14, batch=50)
 
     await run(db, api, Clock(FRIDAY_3PM + timedelta(seconds=1)), config)
 
     assert statuses(db) == {"sent": 42}
-    # Evenly spaced at 15/s by the sender; timed at the fake's end, jitter may add one.
-    assert api.per_second_peak("sendMessage") <= 16
+    # At most 14 started in any second by the sender; timed at the fake's end, jitter may add one.
+    assert api.per_second_peak("sendMessage") <= 15
     first, second = api.per_chat()[30_000_000]
     assert second.at - first.at >= 0.95  # one a second per chat (timed at the fake's side)
+
+
+async def test_the_pacer_keeps_its_pace_after_a_stall_without_passing_its_cap() -> None:
+    pacer = Pacer(rate=20.0, cap=22, credit=6)
+    starts: list[float] = []
+    for number in range(60):
+        if number == 10:
+            sleep(0.2)  # the event loop is held up: 4 slots pass unused
+        await pacer.wait()
+        starts.append(monotonic())
+    gaps = [b - a for a, b in itertools.pairwise(starts[:10])]
+    assert min(gaps) >= 0.045  # evenly spaced at 20/s from the start (50 ms apart), no burst
+    assert starts[-1] - starts[0] < 59 / 20 + 0.15  # the missed slots were made up: pace kept
+    peak = max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts)
+    assert peak <= 22  # catching up never passes the cap
 
 
 async def test_retry_after_holds_every_send_back_and_the_nudge_goes_once(
@@ -242,7 +259,7 @@ async def test_retry_after_holds_every_send_back_and_the_nudge_goes_once(
     seed_workers(db, 6, FRIDAY_3PM)
     api.fail_at("sendMessage", 3, BotApiError(429, "Too Many Requests: retry after 1", retry_after=1))
 
-    spaced = replace(FAST, max_rate=20.0)  # 50 ms apart: no other send is under way at the 429
+    spaced = replace(FAST, max_rate=20.0, concurrency=1)  # one at a time: none under way at the 429
     dispatcher = await run(db, api, Clock(FRIDAY_3PM + timedelta(seconds=1)), spaced)
 
     calls = api.calls_of("sendMessage")

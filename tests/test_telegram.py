@@ -31,6 +31,7 @@ CODE_NOT_VALID = "Deze uitnodigingscode werkt niet"
 MENU = "Hiermee kan ik je helpen"
 ALL_COMMANDS = {"start", "help", "menu", "stop", "privacy", "mijngegevens", "verwijder"}
 ALL_COMMANDS |= {"verloop"}  # the chart of the reflections
+ALL_COMMANDS |= {"nudges"}  # the reflection reminders
 ALL_COMMANDS |= {"delen", "team", "dashboard"}  # supervision: sharing, the team overview, the dashboard
 
 
