@@ -9,8 +9,9 @@ on its own) a dispatcher:
    down is sent once if it is less than 12 hours late, otherwise recorded as skipped;
 2. claims due nudges with one atomic `UPDATE ... WHERE claimed_by IS NULL` (on PostgreSQL the
    candidates are picked `FOR UPDATE SKIP LOCKED`), so two dispatchers never take the same one;
-3. sends them within Telegram's limits — at most `max_rate` messages a second overall, evenly
-   spaced, and one a second per chat — waiting out a 429's `retry_after` for all sends;
+3. sends them within Telegram's limits — paced at `max_rate` messages a second and never
+   more than `max_per_second` started in any sliding second (`Pacer`), one a second per chat
+   (aiolimiter) — waiting out a 429's `retry_after` for all sends;
 4. records each as sent, together with the message in the worker's transcript.
 
 A nudge is marked `sending` just before it goes to Telegram and `sent` right after. A crash
@@ -18,8 +19,9 @@ in between leaves it `sending`; such a nudge is not sent again (it may have arri
 recorded as failed. Nudges only claimed by a process that died are released after
 `claim_ttl`; a dispatcher that stops normally releases what it did not send at once.
 
-The rate limit is per dispatcher: run one (the plan of record), or divide `NUDGE_MAX_RATE`
-over the processes that dispatch.
+The rate limit is per dispatcher: run one (the plan of record), or divide `NUDGE_MAX_RATE` and
+`NUDGE_MAX_PER_SECOND` over the processes that dispatch. In the Telegram process the bot's
+other messages share Telegram's limit; PTB's AIORateLimiter keeps all of them at 30 a second.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ import pytest_asyncio
 from sqlalchemy import select, update
 
 from bot import access, inbound, nudges, texts
+from bot.access import LOCAL_CHANNEL
+from bot.chat import TerminalOutlet, render, resolve, say
+from bot.conversation import Conversation
 from bot.db import Database
 from bot.inbound import Local
 from bot.models import NudgeSchedule, Role, User
@@ -167,6 +170,28 @@ def test_malformed_nudge_data_is_a_stale_button() -> None:
     assert inbound.tapped("bot:nudge:day:4", "Vrijdag").payload == "nudge:day:4"
     for data in ("bot:nudge:", "bot:nudge:Day:4", "bot:nudge:day:4:5", "bot:nudge:day:../../x"):
         assert inbound.tapped(data, None).payload == Local.STALE_BUTTON, data
+
+
+async def test_nudges_in_the_local_chat_with_numbered_buttons(
+    tmp_path: Path, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nudges, "now", Clock(WEDNESDAY))
+    rasa = RasaClient("http://127.0.0.1:9")  # not needed: the bot answers /nudges itself
+    conversation = Conversation(db, rasa, access.Pseudonyms(b"key"), LOCAL_CHANNEL)
+    outlet = TerminalOutlet(tmp_path)
+    try:
+        text, buttons = render(await say(conversation, outlet, "me", resolve("/nudges", [])))
+        assert text.startswith("Herinnering om te reflecteren: elke week op vrijdag om 15:00.")
+        assert "[3] Hoe vaak" in text
+        text, buttons = render(await say(conversation, outlet, "me", resolve("3", buttons)))
+        assert text.startswith("Hoe vaak?") and "[3] Om de week" in text
+        text, _ = render(await say(conversation, outlet, "me", resolve("3", buttons)))
+    finally:
+        await rasa.aclose()
+    assert "Aangepast. Herinnering om te reflecteren: om de week op vrijdag om 15:00." in text
+    with db.session() as session:
+        row = session.scalar(select(NudgeSchedule))
+        assert row is not None and row.rhythm == "biweekly" and row.next_due_at == FRIDAY_3PM
 
 
 # --- "Nu reflecteren" against a stub Rasa ------------------------------------------------------
