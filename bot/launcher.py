@@ -16,6 +16,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from bot import retention
+from bot.db import Database
 from bot.settings import ROOT, Settings, dashboard_base_url
 
 log = logging.getLogger("deuropener")
@@ -138,11 +139,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGHUP, request_stop)  # the terminal was closed
 
+    _migrate(settings)  # the schema, once, before the processes using it start (they would race)
     # Without Telegram, this is the long-running process: it runs the retention job (the bot does otherwise).
     purges = not settings.telegram_token
-    next_purge = time.monotonic()
-    if purges:
-        next_purge = _purge(settings)  # before the others start: no one else migrates meanwhile
+    next_purge = _purge(settings) if purges else time.monotonic()
 
     running = services(settings)
     for service in running:
@@ -173,6 +173,14 @@ def main() -> int:
         service.wait_stopped(timeout=15)
     log.info("all stopped")
     return exit_code
+
+
+def _migrate(settings: Settings) -> None:
+    db = Database(settings.database_url)
+    try:
+        db.migrate()
+    finally:
+        db.dispose()
 
 
 def _purge(settings: Settings) -> float:
