@@ -103,7 +103,7 @@ class _Rules:
     positive_words: frozenset[str]
     positive_needs_company: frozenset[str]
     positive_company: frozenset[str]
-    positive_cancelled_after: frozenset[str]
+    positive_cancelled_after: dict[str, frozenset[str]]
     known_words: frozenset[str]  # ordinary message words that are never a person's name
     max_words_before_reason: int
     max_chars: int
@@ -139,7 +139,9 @@ def _rules() -> _Rules:
         positive_words=frozenset(d["positive_words"]),
         positive_needs_company=frozenset(d["positive_needs_company"]),
         positive_company=frozenset(d["positive_company"]),
-        positive_cancelled_after=frozenset(d["positive_cancelled_after"]),
+        positive_cancelled_after={
+            word: frozenset(before) for word, before in d["positive_cancelled_after"].items()
+        },
         known_words=frozenset(
             [*d["positive_words"], *d["greetings"], *d["moment_words"], *d["absolute_words"]]
         ),
@@ -272,7 +274,8 @@ def _has_positive(doc: Doc, taken: Sequence[Finding]) -> bool:
             continue
         if _negated(doc, token.i):
             continue
-        if any(t.lower_ in rules.positive_cancelled_after for t in doc[max(0, token.i - 2) : token.i]):
+        cancelling = rules.positive_cancelled_after.get(word, frozenset())
+        if any(t.lower_ in cancelling for t in doc[max(0, token.i - 2) : token.i]):
             continue
         if any(f.start <= token.idx < f.end for f in taken):  # "u zorgt niet goed": not positive
             continue

@@ -118,6 +118,8 @@ def test_a_vague_reason_and_a_long_run_up_are_found() -> None:
 def test_missing_moment_and_positive_element_are_named() -> None:
     found = kinds("Ik stuur u dit bericht over de lekkage in uw badkamer.")
     assert {NO_NEXT_STEP, NO_POSITIVE} <= found
+    assert NO_POSITIVE not in kinds("Ik stuur u dit bericht over de huur. U zorgt zo goed voor uw kat.")
+    assert NO_POSITIVE in kinds("Ik stuur u dit bericht over de huur. Bel zo snel mogelijk.")
 
 
 def test_too_long_for_a_phone_screen() -> None:
