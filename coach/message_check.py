@@ -576,9 +576,10 @@ def feedback_lines(findings: Sequence[Finding]) -> list[str]:
         if not group:
             continue
         spec = data()["findings"][kind]
-        if len(group) > 1 and kind in (ACCUSING, ABSOLUTE, JARGON):
-            words = '", "'.join(dict.fromkeys(f.words for f in group))
-            feedback = spec["feedback"].format(words=words, limit=max_chars())
+        shown = list(dict.fromkeys(f.words for f in group))
+        if len(shown) > 1 and "feedback_many" in spec:
+            words = '", "'.join(shown[:-1]) + '" en "' + shown[-1]
+            feedback = spec["feedback_many"].format(words=words, limit=max_chars())
         else:
             feedback = " ".join(dict.fromkeys(f.feedback for f in group))
         suggestion = " ".join(dict.fromkeys(f.suggestion for f in group))

@@ -75,7 +75,7 @@ def test_check_a_draft_in_the_same_message(rasa_url: str, sender: str) -> None:
     text = texts(messages)
     assert "Ik zag een naam in je concept" in text
     assert "al uit je bericht gehaald" in text
-    assert '"u heeft weer", "onverantwoord" kan klinken als een verwijt' in text
+    assert '"u heeft weer" en "onverantwoord" kunnen klinken als een verwijt' in text
     assert "Geen concrete volgende stap" not in text  # "bel mij" is a next step
     assert "Een voorstel, pas het gerust aan:" in text
     rewrite = messages[-1]["text"]
