@@ -408,6 +408,7 @@ def open_conversation(settings: Settings, channel: str) -> tuple[Conversation, R
     crypto.configure_from(settings)  # the data keys, for this process
     db = Database(settings.database_url)
     db.migrate()
+    crypto.verify(db.engine)  # keys that can't read the stored data: stop here, write nothing
     rasa = RasaClient(
         settings.rasa_url,
         timeout=settings.rasa_max_wait,

@@ -19,10 +19,15 @@ from __future__ import annotations
 import binascii
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import Text, select, type_coerce
 
 from bot.settings import DATA_KEYS_FILE, Settings, data_keys
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
@@ -124,3 +129,27 @@ def ring() -> KeyRing:
         log.debug("data keys not configured at start: reading them from the environment")
         return configure_from(Settings.from_env())
     return _ring
+
+
+def verify(engine: Engine) -> None:
+    """Refuse to start with keys that can't read what is stored (rather than write with them):
+    the oldest and the newest value of every encrypted column must decrypt."""
+    from bot.models import Base  # here: the models' column types import this module
+    from bot.models.base import Encrypted
+
+    keys = ring()
+    with engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            encrypted = [column for column in table.columns if isinstance(column.type, Encrypted)]
+            for column in encrypted:
+                (key,) = table.primary_key.columns
+                raw = type_coerce(column, Text())
+                for order in (key.asc(), key.desc()):
+                    query = select(raw).where(column.is_not(None)).order_by(order).limit(1)
+                    stored = connection.execute(query).scalar()
+                    if stored is None:
+                        break  # an empty table
+                    try:
+                        keys.decrypt(stored)
+                    except DataKeyError as exc:
+                        raise DataKeyError(f"{table.name}.{column.name}: {exc} Not starting.") from None

@@ -4,6 +4,8 @@ plain rows still read, and keys rotate without downtime (`python -m bot admin ro
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import os
 import subprocess
 import sys
@@ -14,11 +16,13 @@ import pytest
 from sqlalchemy import select, text
 
 from bot import access, crypto, transcript
+from bot.access import LOCAL_CHANNEL
 from bot.admin import reencrypt
+from bot.conversation import open_conversation
 from bot.db import Database
 from bot.inbound import typed
 from bot.models import Case, Message, Role, User
-from bot.settings import DATA_KEYS_FILE, new_data_key
+from bot.settings import DATA_KEYS_FILE, Settings, new_data_key
 from tests.conftest import ROOT
 
 SECRET = "cliënt A opent de deur niet en heeft schulden"
@@ -143,10 +147,38 @@ def test_a_wrong_key_or_altered_data_is_a_clear_error_not_garbage(db: Database) 
     altered = stored[:-6] + ("A" if stored[-6] != "A" else "B") + stored[-5:]
     with pytest.raises(crypto.DataKeyError, match="altered"):
         crypto.ring().decrypt(altered)
-    with pytest.raises(crypto.DataKeyError, match="key 2 of 2 .* is not a valid key"):
+    with pytest.raises(crypto.DataKeyError, match=r"key 2 of 2 .* is not a valid key"):
         crypto.configure(f"{new_data_key()}, not-a-key")
     with pytest.raises(crypto.DataKeyError, match="no data keys"):
         crypto.configure(" , ")
+
+
+def test_the_bot_refuses_to_start_with_keys_that_cannot_read_the_stored_data(tmp_path: Path) -> None:
+    """Say the operator drops the old key too early, or sets a wrong one: nothing is written with it."""
+    old = new_data_key()
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'app.db'}",
+        rasa_url="http://127.0.0.1:1",
+        rasa_timeout=1.0,
+        telegram_token=None,
+        telegram_api_base_url=None,
+        pseudonym_secret=b"pseudonyms",
+        data_keys=old,
+    )
+    crypto.configure(old)
+    db = _db(settings.database_url)
+    _store(db)
+    db.dispose()
+    with pytest.raises(
+        crypto.DataKeyError, match=r"(messages\.text|cases\.flows): .*not in DEUROPENER_DATA_KEYS.*Not start"
+    ):
+        open_conversation(dataclasses.replace(settings, data_keys=new_data_key()), LOCAL_CHANNEL)
+    _, rasa, db = open_conversation(
+        dataclasses.replace(settings, data_keys=f"{new_data_key()},{old}"), LOCAL_CHANNEL
+    )
+    asyncio.run(rasa.aclose())
+    db.dispose()
 
 
 def test_encryption_works_on_postgresql(postgres_url: str) -> None:
@@ -175,7 +207,12 @@ def _env(data_dir: Path) -> dict[str, str]:
 
 def _python(code: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -199,7 +236,8 @@ def test_the_action_server_reads_case_answers_the_bot_wrote(tmp_path: Path) -> N
     )
     assert bot_side.wait(120) == 0, bot_side.communicate()[1]
     action_side = _python(
-        "from storage.cases import CaseRepository; print(CaseRepository('w1').list()[0].flows)", _env(tmp_path)
+        "from storage.cases import CaseRepository; print(CaseRepository('w1').list()[0].flows)",
+        _env(tmp_path),
     )
     out, err = action_side.communicate(timeout=120)
     assert action_side.returncode == 0, err
