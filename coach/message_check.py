@@ -449,6 +449,19 @@ def _must_to_request(text: str) -> str:
     return _apply(doc, edits) if edits else text
 
 
+def _without_blame(text: str) -> str:
+    """Leave out sentences that still blame, unless they carry the reason, moment or praise."""
+    sentences = _sentences(text)
+    kept = []
+    for sentence in sentences:
+        doc = dutch()(sentence)
+        blames = bool(_spans(doc, ACCUSING))
+        carries = not _run_up(doc) or _has_moment(doc) or _has_positive(doc, _accusing(doc))
+        if not blames or carries or _is_greeting(sentence):
+            kept.append(sentence)
+    return _join(kept) if len(kept) < len(sentences) else text
+
+
 def _sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
@@ -531,14 +544,15 @@ def rewrite(text: str, findings: Sequence[Finding] | None = None) -> str:
     findings = list(find(text) if findings is None else findings)
     kinds = {f.kind for f in findings}
     d = data()
+    je = uses_je(text)  # before sentences go: the client is "je" or "u" as the worker wrote
     new = _without_details(text) if PERSONAL in kinds else text
     new = _must_to_request(new)
     new = replace_phrases(new, d["rewrite_replacements"])
+    new = _without_blame(new)
     if JARGON in kinds:
         new = _plain_words(new)
     if RUN_UP in kinds:
         new = _move_reason_forward(new)
-    je = uses_je(new)
     if NO_POSITIVE in kinds:
         new = _add_before_closing(new, d["add_positive_je" if je else "add_positive"])
     if NO_NEXT_STEP in kinds:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from coach.scrubber import scrub
+from scripts.message_report import load
 from tests.bot_harness import TelegramUser, buttons_of
 from tests.test_assistant import button_titles, say, texts
 from tests.test_telegram import api, bot_user, worker  # noqa: F401  (fixtures: a registered worker)
@@ -95,6 +97,20 @@ def test_check_a_draft_asked_for_next(rasa_url: str, sender: str) -> None:
     assert "Je bericht ziet er goed uit" in texts(messages)
     # the form is done: the next message is an ordinary one again
     assert "Hiermee kan ik je helpen" in texts(say(rasa_url, sender, "menu"))
+
+
+def test_long_drafts_after_check_mijn_bericht_reach_the_checker(rasa_url: str, sender: str) -> None:
+    """Every draft of the test set, typed after a request as a worker would: the NLU must not
+    mistake the draft's content (GGZ, huur, thuiszorg ...) for a question."""
+    requests = ["check mijn bericht: ", "kun je dit checken: ", "check mn sms\n", "is dit appje ok? "]
+    cases = load("drafts") + load("held_out")
+    missed = []
+    for index, case in enumerate(cases):
+        text = scrub(case.text).text  # as the bot passes it on
+        answer = texts(say(rasa_url, f"{sender}-{index}", requests[index % len(requests)] + text))
+        if "Ik heb je bericht bekeken" not in answer and "Je bericht ziet er goed uit" not in answer:
+            missed.append(case.id)
+    assert len(missed) <= len(cases) * 0.05, missed
 
 
 def test_stop_while_asked_for_a_draft(rasa_url: str, sender: str) -> None:
