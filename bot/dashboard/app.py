@@ -23,6 +23,7 @@ from sanic import Request, Sanic, response
 from sanic.response import HTTPResponse
 from sqlalchemy.orm import Session
 
+from bot import crypto
 from bot.dashboard import audit, auth, feedback, queries
 from bot.dashboard.scope import Scope, Viewer
 from bot.db import Database
@@ -368,14 +369,14 @@ def main() -> int:
     """`python -m bot.dashboard`: serve the dashboard on DASHBOARD_HOST:DASHBOARD_PORT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     settings = Settings.from_env()
-    try:
-        from bot import crypto
-
-        crypto.configure_from(settings)
-    except ImportError:  # encryption at rest not installed in this build
-        pass
+    crypto.configure_from(settings)  # the data keys, as the bot uses them
     db = Database(settings.database_url)
     db.migrate()
+    try:
+        crypto.verify(db.engine)  # keys that can't read the stored data: don't serve
+    except crypto.DataKeyError as exc:
+        log.error("%s", exc)
+        return 1
     app = create_app(settings, db)
     log.info("Dashboard on http://%s:%s", settings.dashboard_host, settings.dashboard_port)
     app.run(
