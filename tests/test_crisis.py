@@ -272,7 +272,8 @@ def test_false_alarms_on_blind_batches_stay_within_the_aim(blind_batches: list[B
     # batch is a measurement, reported as it is (see the next test and the report).
     for batch in blind_batches:
         if not batch.status.startswith("untouched"):
-            assert measure_crisis(list(batch.items)).false_alarm_rate <= TARGETS["blind_false_alarm"], batch.name
+            fig = measure_crisis(list(batch.items))
+            assert fig.false_alarm_rate <= TARGETS["blind_false_alarm"], batch.name
 
 
 def test_the_held_out_batch_was_measured_after_the_last_rule_change(blind_batches: list[BlindBatch]) -> None:
@@ -286,3 +287,35 @@ def test_the_held_out_batch_was_measured_after_the_last_rule_change(blind_batche
                 f"false alarms {fig.false_alarms}/{fig.questions} = {fig.false_alarm_rate:.1%}"
             )
             assert batch.first_run[-1].endswith(now), (batch.name, now)
+
+
+# --- general mechanisms added for issue 5 (phone typing, question forms, resolved events) ---
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("client heeft me bij mn keel gepakt", CrisisKind.VIOLENCE),  # "mn" = "mijn"
+        ("meneer zegt: morgen ben ik er niet meer, regel jij mn kat", CrisisKind.SUICIDE),
+        ("ze 😭😭😭 wil dood", CrisisKind.SUICIDE),  # emoji are no words
+        ("de dochter bindt haar demente vader met een riem vast aan de stoel", CrisisKind.DOMESTIC_VIOLENCE),
+    ],
+)
+def test_phone_typing_and_separable_verbs_are_read(text: str, kind: CrisisKind) -> None:
+    assert detect(text) is kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is een kind dat stil en teruggetrokken is altijd mishandeld?",  # a yes/no question
+        "stel een kind vertelt iets over misbruik, wat zeg ik dan",  # hypothetical
+        "mevrouw is hersteld van haar hartinfarct en wil weer zelf boodschappen doen",  # resolved
+        "dit is levensgevaarlijk saai",  # figure of speech
+        "mn teamleider vermoordt me als ik weer te laat ben met de rapportage",
+        "mw heeft blauwe plekken van het vallen, ze heeft osteoporose",  # a medical cause named
+        "meneer snijdt graag hout met zijn zakmes, dat vindt hij ontspannend",  # a tool used as one
+    ],
+)
+def test_questions_resolved_events_and_figures_of_speech_stay_quiet(text: str) -> None:
+    assert detect(text) is None

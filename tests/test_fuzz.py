@@ -122,8 +122,11 @@ def test_every_message_survives_scrubbing_checks_and_rendering(fuzz: list[tuple[
     start = time.perf_counter()
     answers: collections.Counter[str] = collections.Counter()
     problems = []
+    slowest = (0.0, "")
     for kind, text in fuzz[:IN_PROCESS]:
+        began = time.perf_counter()
         outcome = check_in_process(text)
+        slowest = max(slowest, (time.perf_counter() - began, f"{kind}, {utf16_len(text):,} units"))
         answers[outcome.answer] += 1
         problems += [f"{kind}: {text[:60]!r}: {p}" for p in outcome.problems]
     FIGURES["in_process"] = {
@@ -132,6 +135,7 @@ def test_every_message_survives_scrubbing_checks_and_rendering(fuzz: list[tuple[
         "in_process_seconds": time.perf_counter() - start,
         "in_process_problems": problems,
         "answers": dict(answers),
+        "slowest": slowest,
     }
     assert problems == []
     assert "crash" not in answers
