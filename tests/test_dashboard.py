@@ -125,13 +125,19 @@ def _turn(
     return asked, said
 
 
-def seed(db: Database, worker_chat_id: int | None = None, worker_pseudonym: str | None = None) -> Team:
+def seed(
+    db: Database,
+    worker_chat_id: int | None = None,
+    worker_pseudonym: str | None = None,
+    plain_names: bool = False,
+) -> Team:
     """The two teams, with conversations from yesterday (all in the last 30 days)."""
     tag = secrets.token_hex(3)
     now = datetime.now(UTC).replace(microsecond=0)
     day = now - timedelta(days=1)
     with db.session() as s:
-        noord, zuid = f"Wijkteam Noord {tag}", f"Wijkteam Zuid {tag}"
+        suffix = "" if plain_names else f" {tag}"  # plain: once per database (the screenshots)
+        noord, zuid = f"Wijkteam Noord{suffix}", f"Wijkteam Zuid{suffix}"
         supervisor = _user(s, Role.SUPERVISOR, noord, f"sup-{tag}")
         all_worker = _user(s, Role.WORKER, noord, worker_pseudonym or f"all-{tag}", worker_chat_id)
         case_worker = _user(s, Role.WORKER, noord, f"case-{tag}")

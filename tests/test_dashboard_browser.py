@@ -158,7 +158,7 @@ async def test_from_telegram_to_a_transcript_and_feedback_that_reaches_the_worke
         )
         async with running_bot(settings, api) as supervisor_chat:
             worker_chat = TelegramUser(api, supervisor_chat.db, settings, supervisor_chat.user_id + 1)
-            team = seed(dashboard.db, worker_chat.user_id, worker_chat.pseudonym)
+            team = seed(dashboard.db, worker_chat.user_id, worker_chat.pseudonym, plain_names=True)
             with dashboard.db.session() as session:
                 sup = session.get(User, team.supervisor.id)
                 assert sup is not None
