@@ -132,8 +132,8 @@ def link_for(dashboard: Dashboard, user: User, target: str = "/", minutes_ago: f
 
 async def sign_in(page: Page, link: str) -> None:
     await page.goto(link)
-    await page.get_by_role("button", name="Inloggen").click()
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Inloggen").click()
 
 
 async def shot(page: Page, name: str) -> None:
@@ -199,8 +199,9 @@ async def test_from_telegram_to_a_transcript_and_feedback_that_reaches_the_worke
             await page.get_by_role("heading", name=re.compile("Gesprekken van")).wait_for()
             assert await page.locator("table.conversations tbody tr").count() == 2
             await page.get_by_label("Zoek in tekst").fill("deur")
-            await page.get_by_role("button", name="Filter").click()
-            await page.wait_for_load_state()
+            async with page.expect_navigation():
+                await page.get_by_role("button", name="Filter").click()
+            assert "zoek=deur" in page.url
             assert await page.locator("table.conversations tbody tr").count() == 1
             await shot(page, "3-gesprekken-gezocht")
             await page.locator("table.conversations tbody tr a").first.click()
@@ -218,8 +219,8 @@ async def test_from_telegram_to_a_transcript_and_feedback_that_reaches_the_worke
             await turn.get_by_text("Feedback op dit bericht").click()
             mark = api.mark()
             await turn.get_by_role("textbox").fill("Goed dat je eerst vroeg wat er speelt.")
-            await turn.get_by_role("button", name="Stuur naar de professional").click()
-            await page.wait_for_load_state()
+            async with page.expect_navigation():
+                await turn.get_by_role("button", name="Stuur naar de professional").click()
             assert "Goed dat je eerst vroeg" in await turn.inner_text()
             notice = await worker_chat.answer_with("Je begeleider gaf feedback", after=mark, timeout=40)
             assert notice.params["chat_id"] == worker_chat.user_id
