@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import Exists
 
 from bot import texts
 from bot.db import Database
@@ -113,7 +114,8 @@ def _insert_ignoring_duplicates(session: Session, table: Any, rows: Sequence[dic
     return max(result.rowcount or 0, 0)
 
 
-def _has_open_case():  # type: ignore[no-untyped-def]
+def _has_open_case() -> Exists:
+    """Whether the user (of the enclosing query) has an open case."""
     return exists().where(Case.owner == User.pseudonym, Case.status == "open")
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import platform
 import statistics
 import sys
@@ -38,7 +39,7 @@ from sqlalchemy import func, select  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.models import NudgeDispatch  # noqa: E402
 from bot.nudge_dispatch import DispatchConfig, NudgeDispatcher, make_bot  # noqa: E402
-from tests.fake_bot_api import BotApiError, FakeBotApi  # noqa: E402
+from tests.fake_bot_api import BotApiError, FakeBotApi, peak_per_second  # noqa: E402
 from tests.test_nudge_dispatch import seed_workers  # noqa: E402
 
 FIRST_CHAT = 10_000_000
@@ -58,15 +59,6 @@ def serve_fake_api(pipe: Connection, fail_at: list[int]) -> None:
         pipe.send(
             [(c.at, int(c.params.get("chat_id", 0)), c.error is None) for c in api.calls_of("sendMessage")]
         )
-
-
-def peak_per_second(times: list[float]) -> int:
-    peak, start = 0, 0
-    for end, at in enumerate(times):
-        while at - times[start] >= 1.0:
-            start += 1
-        peak = max(peak, end - start + 1)
-    return peak
 
 
 async def dispatch(
@@ -106,6 +98,7 @@ def main() -> int:
         seed_seconds = time.monotonic() - seeded
         print(f"seeded {args.nudges} workers with a due nudge in {seed_seconds:.1f} s", flush=True)
 
+        load_before = os.getloadavg()[0]
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
         server = context.Process(target=serve_fake_api, args=(theirs, fail_at), daemon=True)
@@ -125,6 +118,7 @@ def main() -> int:
             )
         db.dispose()
 
+    load = (load_before, os.getloadavg()[0])
     delivered = sorted(at for at, _, ok in calls if ok)
     refused = sum(1 for _, _, ok in calls if not ok)
     per_chat = Counter(chat for _, chat, ok in calls if ok)
@@ -132,7 +126,7 @@ def main() -> int:
     duplicated = sum(1 for count in per_chat.values() if count > 1)
     span = delivered[-1] - delivered[0] if len(delivered) > 1 else float("nan")
     sustained = (len(delivered) - 1) / span
-    peak = peak_per_second(sorted(at for at, _, _ in calls))
+    peak = peak_per_second([at for at, _, _ in calls])
     seconds = Counter(int(at - delivered[0]) for at in delivered)
     full_seconds = [seconds[s] for s in range(1, int(span))]  # whole seconds, first and last left out
     ok = sustained >= TARGET and lost == 0 and duplicated == 0 and peak <= LIMIT
@@ -143,7 +137,8 @@ def main() -> int:
     report = f"""# Nudge dispatch: {args.nudges:,} due nudges against the fake Bot API
 
 Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench-nudges` (scripts/bench_nudges.py) on
-{multiprocessing.cpu_count()} CPUs, Python {platform.python_version()}, {db.engine.dialect.name}.
+{multiprocessing.cpu_count()} CPUs (load average {load[0]:.1f} before, {load[1]:.1f} after: a shared machine),
+Python {platform.python_version()}, {db.engine.dialect.name}.
 {args.nudges:,} workers, each with an open case and a nudge that fell due a minute before; one
 dispatcher with its default configuration (paced at {config.max_rate:g} messages/s and never more than
 {config.max_per_second} started in any second, at most one a second per chat, up to {config.batch} claimed

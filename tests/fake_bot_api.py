@@ -114,6 +114,17 @@ def parse_params(content_type: str, body: bytes, query: str = "") -> JSON:
     return params
 
 
+def peak_per_second(times: list[float]) -> int:
+    """The most moments within any 1-second window (sliding, half-open), e.g. of answered calls."""
+    times = sorted(times)
+    peak, start = 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] >= 1.0:
+            start += 1
+        peak = max(peak, end - start + 1)
+    return peak
+
+
 class FakeBotApi:
     """A Telegram Bot API stand-in that records calls and serves queued updates."""
 
@@ -303,13 +314,7 @@ class FakeBotApi:
 
     def per_second_peak(self, method: str = "sendMessage", after: int = 0) -> int:
         """The most calls of `method` answered within any 1-second window (sliding, half-open)."""
-        times = sorted(c.at for c in self.calls_of(method, after))
-        peak, start = 0, 0
-        for end, at in enumerate(times):
-            while at - times[start] >= 1.0:
-                start += 1
-            peak = max(peak, end - start + 1)
-        return peak
+        return peak_per_second([c.at for c in self.calls_of(method, after)])
 
     def per_chat(
         self, method: str = "sendMessage", after: int = 0, ok_only: bool = True

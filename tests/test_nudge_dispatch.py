@@ -4,6 +4,7 @@ a restart; two dispatchers on one database never send a nudge twice. The clock i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
 from collections.abc import Iterator
@@ -92,12 +93,21 @@ def seed_workers(
         return [user_id for user_id, _ in users]
 
 
+@contextlib.contextmanager
+def migrated(url: str) -> Iterator[Database]:
+    """A database with the schema up to date, disposed of afterwards."""
+    database = Database(url)
+    database.migrate()
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'app.db'}")
-    database.migrate()
-    yield database
-    database.dispose()
+    with migrated(f"sqlite:///{tmp_path / 'app.db'}") as database:
+        yield database
 
 
 @pytest.fixture
@@ -314,9 +324,7 @@ async def test_two_dispatchers_on_one_database_send_each_nudge_exactly_once(
         if backend == "postgresql"
         else f"sqlite:///{tmp_path / 'a.db'}"
     )
-    db = Database(url)
-    db.migrate()
-    try:
+    with migrated(url) as db:
         seed_workers(db, 150, FRIDAY_3PM)
         clock = Clock(FRIDAY_3PM + timedelta(seconds=1))
         sent: dict[str, int] = {}
@@ -330,8 +338,6 @@ async def test_two_dispatchers_on_one_database_send_each_nudge_exactly_once(
         assert len(chats) == 150 and all(len(calls) == 1 for calls in chats.values())
         assert statuses(db) == {"sent": 150} and sum(sent.values()) == 150
         assert min(sent.values()) > 0, sent  # both took part
-    finally:
-        db.dispose()
 
 
 async def test_a_restart_mid_run_loses_nothing_and_doubles_nothing(db: Database, api: FakeBotApi) -> None:

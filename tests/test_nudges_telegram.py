@@ -36,17 +36,15 @@ from storage.cases import CaseRepository
 from tests.bot_harness import TelegramUser, buttons_of, invite, make_settings, running_bot
 from tests.fake_bot_api import ApiCall, FakeBotApi
 from tests.rasa_stack import RasaStack
-from tests.test_nudge_dispatch import FRIDAY_3PM, Clock, seed_workers
+from tests.test_nudge_dispatch import FRIDAY_3PM, Clock, migrated, seed_workers
 
 WEDNESDAY = FRIDAY_3PM - timedelta(days=2)  # Wednesday 2 December 2026, 15:00 Amsterdam
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'app.db'}")
-    database.migrate()
-    yield database
-    database.dispose()
+    with migrated(f"sqlite:///{tmp_path / 'app.db'}") as database:
+        yield database
 
 
 @pytest.fixture
