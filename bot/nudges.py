@@ -146,7 +146,7 @@ class Materialized:
 
 
 def materialize(
-    session: Session, at: datetime, limit: int = 500, late_limit: timedelta = LATE_LIMIT
+    session: Session, at: datetime, limit: int = 200, late_limit: timedelta = LATE_LIMIT
 ) -> Materialized:
     """Record the nudges of schedules that fell due and move those schedules on; how many are due.
 

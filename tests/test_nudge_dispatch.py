@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -22,6 +26,7 @@ from bot.db import Database
 from bot.models import Case, DispatchStatus, Message, NudgeDispatch, NudgeSchedule, Role, Team, User
 from bot.nudge_dispatch import DispatchConfig, NudgeDispatcher, Pacer, make_bot
 from bot.transcript import erase
+from tests.conftest import ROOT
 from tests.fake_bot_api import BotApiError, FakeBotApi
 
 FRIDAY_3PM = datetime(2026, 12, 4, 14, 0, tzinfo=UTC)  # 15:00 in Amsterdam
@@ -407,3 +412,26 @@ def test_the_unique_key_refuses_a_second_record_of_one_nudge(db: Database) -> No
         session.add(NudgeDispatch(user_id=user_id, due_at=FRIDAY_3PM, status=DispatchStatus.SENT.value))
     with pytest.raises(Exception, match=r"(?i)unique"), db.session() as session:
         session.add(NudgeDispatch(user_id=user_id, due_at=FRIDAY_3PM, status=DispatchStatus.DUE.value))
+
+
+def test_the_dispatcher_runs_on_its_own_and_stops_cleanly_on_sigterm(tmp_path: Path, api: FakeBotApi) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    with migrated(url) as db:
+        seed_workers(db, 3, datetime.now(UTC) - timedelta(minutes=1))
+        env = os.environ | {
+            "DEUROPENER_DATA_DIR": str(tmp_path),
+            "DATABASE_URL": url,
+            "TELEGRAM_BOT_TOKEN": api.token,
+            "TELEGRAM_API_BASE_URL": api.url,
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.nudge_dispatch"], cwd=ROOT, env=env, stderr=subprocess.PIPE
+        )
+        try:
+            api.wait_for("sendMessage", count=3, timeout=60)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, errors = process.communicate(timeout=30)
+        assert process.returncode == 0, errors.decode()[-2000:]
+        assert sorted(api.per_chat()) == [10_000_000, 10_000_001, 10_000_002]
+        assert statuses(db) == {"sent": 3}
