@@ -13,6 +13,7 @@ was not processed. Nothing is dropped silently.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import weakref
 from collections import OrderedDict
@@ -145,6 +146,8 @@ class Conversation:
                 return Ticket(notice=texts.NOT_INVITED if seen == 1 or asked else None)
             if chat_id is not None and user.chat_id != chat_id:
                 user.chat_id = chat_id
+            if inbound.kind is Kind.TEXT and inbound.text:  # NUL and the like: see input_check
+                inbound = dataclasses.replace(inbound, text=input_check.without_controls(inbound.text))
             text = self._scrubbed(user.id, inbound.text) if inbound.kind is Kind.TEXT else inbound.text
             if inbound.kind is Kind.TEXT and supervision.awaiting_reply(session, user.id):
                 inbound = Inbound(inbound.kind, inbound.text, Local.FEEDBACK_REPLY)  # a reply to feedback

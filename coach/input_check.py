@@ -14,6 +14,18 @@ class InputProblem(Enum):
     NO_WORDS = "no_words"  # only emoji, digits or punctuation
 
 
+# Control characters nobody types (NUL, escape, C1 codes): a database column may refuse them
+# (PostgreSQL text can't hold NUL) and no answer needs them. Tab and line breaks stay.
+_CONTROLS = {
+    code: None for code in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)) if chr(code) not in "\t\n\r"
+}
+
+
+def without_controls(text: str) -> str:
+    """`text` without control characters (keeps tabs, line breaks and every printable character)."""
+    return text.translate(_CONTROLS)
+
+
 def check(text: str | None) -> InputProblem | None:
     """Return what is wrong with a message, or None when it can go to the assistant."""
     stripped = (text or "").strip()

@@ -471,7 +471,7 @@ def check_in_process(text: str) -> Outcome:
 
     problems: list[str] = []
     try:
-        scrubbed = scrub(text).text
+        scrubbed = scrub(input_check.without_controls(text)).text  # as Conversation.receive does
     except Exception as exc:  # a fuzz finding: reported
         return Outcome("crash", text, [f"scrub: {type(exc).__name__}: {exc}"])
     replies: list[Reply] = []

@@ -23,10 +23,16 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
+from bot import access
+from bot.conversation import Conversation
+from bot.db import Database
+from bot.inbound import typed
 from bot.models import Direction, Message, Status
+from bot.rasa_client import RasaClient
 from bot.replies import MENU_BUTTON, Reply
 from bot.telegram_render import send_reply, split_text
 from coach import input_check
+from coach.cases import clean_label
 from scripts.fuzz_report import (
     GENERATORS,
     TELEGRAM_MAX,
@@ -39,6 +45,7 @@ from scripts.fuzz_report import (
     utf16_len,
     write_report,
 )
+from storage.cases import CaseRepository
 from tests.bot_harness import TelegramUser, make_settings, running_bot
 from tests.fake_bot_api import FakeBotApi
 from tests.rasa_stack import RasaStack
@@ -164,6 +171,31 @@ def test_unreadable_messages_get_the_friendly_guard_answer(text: str, problem: o
 def test_crisis_words_hidden_between_emoji_and_controls_are_still_found() -> None:
     assert check_in_process("hij staat 😱😱 met een mes\u200b in de gang").answer == "crisis:acute_danger"
     assert check_in_process("ze zei dat ze er niet meer wil zijn \x00\x00").answer == "crisis:suicide"
+
+
+def test_control_characters_are_dropped_but_line_breaks_emoji_and_bidi_marks_stay() -> None:
+    assert input_check.without_controls("a\x00b\x1b[31m\x85c\x7f") == "ab[31mc"
+    kept = "regel 1\n\tregel 2\r\n👨\u200d👩\u200d👧 \u200fשלום"
+    assert input_check.without_controls(kept) == kept
+
+
+def test_a_nul_in_a_typed_case_label_is_dropped_before_it_reaches_postgresql(postgres_url: str) -> None:
+    """Found by fuzzing: NUL went into the transcript and on to Rasa; a case label typed with
+    one reached PostgreSQL, whose text columns refuse NUL (the action failed)."""
+    db = Database(postgres_url)
+    db.migrate()
+    try:
+        rasa = RasaClient("http://127.0.0.1:9")  # not reached: receiving only stores the message
+        conversation = Conversation(db, rasa, access.Pseudonyms(b"k" * 16), "fuzz")
+        ticket = conversation.receive("worker", typed("cliënt\x00 A"), register_local=True)
+        assert ticket.user is not None
+        with db.session() as session:
+            stored = session.scalars(select(Message).where(Message.user_id == ticket.user.id)).one()
+        assert stored.text == "cliënt A"  # what Rasa and the flow's label step get
+        case = CaseRepository(ticket.user.pseudonym, postgres_url).create(clean_label(stored.text))
+        assert case.label == "cliënt A"
+    finally:
+        db.dispose()
 
 
 class _RecordingBot:
