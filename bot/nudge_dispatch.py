@@ -93,7 +93,7 @@ class DispatchConfig:
     max_per_second: int | None = 27
     per_chat_seconds: float = 1.0  # at least this long between two messages to one chat
     batch: int = 60  # nudges claimed at a time (about two seconds of sending)
-    concurrency: int = 2  # requests in flight at once: responses can't bunch up by more
+    concurrency: int = 2  # requests in flight at once: arrivals bunch up by one at the most
     send_attempts: int = 4  # per nudge, for 429s and network errors, before it is released
     claim_ttl: timedelta = timedelta(minutes=5)  # then a dead dispatcher's claims are released
     late_limit: timedelta = nudges.LATE_LIMIT
@@ -105,7 +105,7 @@ class DispatchConfig:
         return cls(
             interval=float(env.get("NUDGE_INTERVAL_SECONDS", cls.interval)),
             max_rate=float(env.get("NUDGE_MAX_RATE", cls.max_rate)),
-            max_per_second=int(env["NUDGE_MAX_PER_SECOND"]) if env.get("NUDGE_MAX_PER_SECOND") else 27,
+            max_per_second=int(env.get("NUDGE_MAX_PER_SECOND") or cls.max_per_second or 0) or None,
         )
 
 
@@ -133,13 +133,13 @@ class Pacer:
     """Evenly spaced sends, `rate` a second, and never more than `cap` in any second.
 
     Sends go one after another on a timeline `1 / rate` apart; a sender held up (a busy
-    event loop) may make up missed slots of the last `credit` intervals, so the sustained rate
-    stays at `rate`. The actual start times of the last `cap` sends are kept: a send waits until the
-    one `cap` sends back is a full second ago, so no 1-second window (sliding, as Telegram
-    counts) ever holds more than `cap` of them — bursts after a stall included.
+    event loop) may make up the slots it missed in the last `credit` intervals, so the
+    sustained rate stays at `rate`. The actual start times of the last `cap` sends are kept:
+    a send waits until the one `cap` sends back is a full second ago, so no 1-second window
+    (sliding, as Telegram counts) ever holds more than `cap` of them, catching up included.
     """
 
-    def __init__(self, rate: float, cap: int, credit: int = 6) -> None:
+    def __init__(self, rate: float, cap: int, credit: int = 14) -> None:
         self.interval = 1 / rate
         self.cap = cap
         self._credit = credit * self.interval
