@@ -202,11 +202,14 @@ def materialize(
 # --- the worker's choices ---------------------------------------------------------------------
 
 
-def _schedule_row(session: Session, user_id: int, at: datetime) -> NudgeSchedule:
+def _schedule_row(session: Session, user_id: int, at: datetime, store: bool = True) -> NudgeSchedule:
+    """The worker's schedule; the default one if none is stored yet (stored only if `store`:
+    looking at /nudges doesn't give a worker without an open case a schedule)."""
     row = session.scalar(select(NudgeSchedule).where(NudgeSchedule.user_id == user_id))
     if row is None:
         row = new_schedule(user_id, at)
-        session.add(row)
+        if store:
+            session.add(row)
     return row
 
 
@@ -236,7 +239,7 @@ def describe(row: NudgeSchedule, at: datetime) -> str:
 
 
 def settings_reply(session: Session, user: User, at: datetime, lead: str | None = None) -> Reply:
-    row = _schedule_row(session, user.id, at)
+    row = _schedule_row(session, user.id, at, store=False)
     line = describe(row, at)
     if not row.stopped and not _has_cases(session, user):
         line += " " + texts.NUDGE_NO_CASES

@@ -92,6 +92,17 @@ def test_nudges_shows_the_setting_in_one_line_with_buttons(db: Database, worker:
     assert all(len(b.payload.encode()) <= 64 for b in reply.buttons)
 
 
+def test_looking_at_nudges_without_an_open_case_stores_no_schedule(db: Database) -> None:
+    (user_id,) = seed_workers(db, 1, None, open_case=False)
+    with db.session() as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        (reply,) = nudges.answer_locally(session, user, "nudge:settings", WEDNESDAY)
+    assert reply.text.endswith("Je krijgt ze zodra je een open cliënt hebt.")
+    with db.session() as session:
+        assert session.scalar(select(NudgeSchedule)) is None
+
+
 def test_day_time_and_rhythm_change_the_next_nudge(db: Database, worker: User) -> None:
     (days,) = tap(db, worker, "bot:nudge:day", WEDNESDAY)
     assert list(titles(days)) == ["Maandag", "Dinsdag", "Woensdag", "Donderdag", "Vrijdag"]
