@@ -475,6 +475,9 @@ def _is_greeting(sentence: str) -> bool:
 def _move_reason_forward(text: str) -> str:
     """Put the first sentence that names a reason right after the greeting."""
     sentences = _sentences(text)
+    first = sentences[0].split(",", 1) if sentences else []
+    if len(first) == 2 and not _is_greeting(sentences[0]) and _is_greeting(first[0] + ","):
+        sentences[:1] = [first[0] + ",", first[1].strip()[:1].upper() + first[1].strip()[1:]]
     head = 1 if sentences and _is_greeting(sentences[0]) else 0
     for index, sentence in enumerate(sentences):
         if index > head and not _run_up(dutch()(sentence)):
@@ -531,8 +534,14 @@ def _shorten(text: str) -> str:
         if len(_join(sentences)) <= limit:
             break
         doc = dutch()(sentences[index])
+        others = [dutch()(other) for i, other in enumerate(sentences) if i != index]
+        only_praise = _has_positive(doc, ()) and not any(_has_positive(o, ()) for o in others)
+        reason_before = any(not _run_up(o) for o in others[:index])
         essential = (
-            not _run_up(doc) or _has_moment(doc) or _has_positive(doc, ()) or _is_greeting(sentences[index])
+            (not _run_up(doc) and not reason_before)
+            or _has_moment(doc)
+            or only_praise
+            or _is_greeting(sentences[index])
         )
         if not essential:
             sentences.pop(index)
