@@ -73,6 +73,9 @@ def _clean(answer: str | None, pronoun: str) -> str:
     text = re.sub(r"\s+", " ", text).strip(" \t\n.,;:!")
     if not re.search(r"[^\W\d_]", text):
         return ""
+    if pronoun == "je":
+        for pattern, replacement in _data()["draft"]["to_je_verbs"]:
+            text = re.sub(pattern, replacement, text, flags=re.IGNORECASE)
     pairs = _data()["draft"]["to_u" if pronoun == "u" else "to_je"]
     text = replace_phrases(text, pairs)
     if pronoun == "u":

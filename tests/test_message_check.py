@@ -269,3 +269,10 @@ def test_the_domain_modules_import_neither_rasa_nor_telegram() -> None:
             for alias in node.names
         }
         assert not {m for m in imported if m.split(".")[0] in {"rasa", "rasa_sdk", "telegram"}}
+
+
+def test_the_personal_tone_keeps_the_verb_in_agreement() -> None:
+    answers = {"aanleiding": "de buren", "vast": "ik kijk of u eten heeft", "moment": "dinsdag om 10 uur"}
+    personal = message_draft.compose(answers, "persoonlijk")
+    assert "of je eten hebt" in personal
+    assert "of u eten heeft" in message_draft.compose(answers, "neutraal")
