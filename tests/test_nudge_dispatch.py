@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import os
 import signal
 import subprocess
@@ -261,9 +260,10 @@ async def test_the_pacer_keeps_its_pace_after_a_stall_without_passing_its_cap() 
             sleep(0.2)  # the event loop is held up: 4 slots pass unused
         await pacer.wait()
         starts.append(monotonic())
-    gaps = [b - a for a, b in itertools.pairwise(starts[:10])]
-    assert min(gaps) >= 0.045  # evenly spaced at 20/s from the start (50 ms apart), no burst
-    assert starts[-1] - starts[0] < 59 / 20 + 0.15  # the missed slots were made up: pace kept
+    # On a timeline 50 ms apart from the first send: never ahead of it (no burst at the start).
+    assert all(starts[i] - starts[0] >= i * 0.05 - 0.002 for i in range(10))
+    # The slots missed in the stall are made up at once (else 150 ms for these three gaps).
+    assert starts[13] - starts[10] < 0.075
     peak = max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts)
     assert peak <= 22  # catching up never passes the cap
 
