@@ -526,6 +526,7 @@ class Figures:
     rasa_errors: list[str]
     intents: Counter[str]
     bot_messages: int
+    bot_workers: int
     bot_seconds: float
     bot_problems: list[str]
     sent_messages: int
@@ -551,7 +552,7 @@ def write_report(out: Path, fig: Figures) -> None:
         f"All {fig.messages:,} messages in {fig.in_process_seconds:.1f} s. Problems "
         f"(crashes, empty or over-long parts, words changed by rendering): "
         f"**{len(fig.in_process_problems)}**. Slowest message: {fig.slowest[0]:.2f} s "
-        f"({fig.slowest[1]}; the first message also loads the language data).",
+        f"({fig.slowest[1]}).",
         "",
         "| what the bot does first | messages |",
         "|---|---|",
@@ -573,7 +574,8 @@ def write_report(out: Path, fig: Figures) -> None:
         "",
         "## Whole path: fake Bot API → bot → Rasa → action server → reply",
         "",
-        f"{fig.bot_messages:,} messages from one registered worker in {fig.bot_seconds:.1f} s: "
+        f"{fig.bot_messages:,} messages from {fig.bot_workers} registered workers typing at the same "
+        f"time, in {fig.bot_seconds:.1f} s: "
         f"{fig.sent_messages:,} sendMessage calls. Messages without exactly one answered turn, "
         f"failed sends or invalid formatting: **{len(fig.bot_problems)}**. Parse modes used: "
         + ", ".join(f"{mode}: {count:,}" for mode, count in fig.parse_modes.items())

@@ -126,6 +126,7 @@ def test_the_formatting_check_knows_telegrams_parse_modes(text: str, mode: str |
 
 
 def test_every_message_survives_scrubbing_checks_and_rendering(fuzz: list[tuple[str, str]]) -> None:
+    check_in_process("hallo")  # loads the language data, so the timing below is per message
     start = time.perf_counter()
     answers: collections.Counter[str] = collections.Counter()
     problems = []
@@ -349,6 +350,7 @@ async def test_every_fuzzed_message_through_the_bot_gets_exactly_one_answer(
         problems.append(f"{len(calls)} sendMessage calls for {outgoing_parts} stored answer parts")
     FIGURES["bot"] = {
         "bot_messages": len(texts),
+        "bot_workers": len(workers),
         "bot_seconds": seconds,
         "bot_problems": problems,
         "sent_messages": len(calls),
