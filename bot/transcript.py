@@ -14,8 +14,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import sharing
 from bot.inbound import Inbound
 from bot.models import Case, Direction, FlowProgress, Message, Reflection, Status, User
+from bot.models.dashboard import AuditEntry, Comment
+from bot.models.nudge import NudgeSchedule
 from bot.replies import Button, Reply
 
 EXPORT = "export"  # kind of an outgoing message that sends the worker's data as a file
@@ -227,6 +230,42 @@ def export(session: Session, user: User) -> dict[str, Any]:
             }
             for r in reflections
         ],
+        **_supervision(session, user, labels),
+        "herinneringen": _nudge_setting(session, user),
+    }
+
+
+def _supervision(session: Session, user: User, labels: dict[int, str]) -> dict[str, Any]:
+    """What the worker shares with their supervisor, the feedback they got, and who looked."""
+    share = sharing.shared(session, user)
+    comments = session.scalars(select(Comment).where(Comment.worker_id == user.id).order_by(Comment.id))
+    views = session.scalars(select(AuditEntry).where(AuditEntry.worker_id == user.id).order_by(AuditEntry.at))
+    return {
+        "delen_met_begeleider": {
+            "keuze": share.mode.value,
+            "gedeelde_cliënten": sorted(labels[c] for c in share.case_ids if c in labels),
+        },
+        "feedback_van_begeleider": [
+            {"tijd": c.created_at.isoformat(), "tekst": c.text, "jouw_reactie": c.reply} for c in comments
+        ],
+        "wie_je_gesprekken_bekeek": [
+            {"tijd": v.at.isoformat(), "rol": v.actor_role, "wat": v.what} for v in views
+        ],
+    }
+
+
+def _nudge_setting(session: Session, user: User) -> dict[str, Any] | None:
+    row = session.scalars(select(NudgeSchedule).where(NudgeSchedule.user_id == user.id)).first()
+    if row is None:
+        return None
+    return {
+        "ritme": row.rhythm,
+        "dag": row.weekday,
+        "tijd": row.local_time.isoformat(timespec="minutes"),
+        "tijdzone": row.tz,
+        "gepauzeerd_tot": row.paused_until.isoformat() if row.paused_until else None,
+        "gestopt": row.stopped,
+        "volgende": row.next_due_at.isoformat() if row.next_due_at else None,
     }
 
 

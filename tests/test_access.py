@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,8 @@ from bot import access, transcript
 from bot.db import Database
 from bot.inbound import typed
 from bot.models import Case, Invite, Role, Stranger, User
+from bot.models.dashboard import AuditEntry, Comment, SharedCase, Sharing
+from bot.models.nudge import NudgeSchedule
 from bot.replies import Button, Reply
 from tests.conftest import ROOT
 
@@ -108,10 +110,28 @@ def test_export_holds_everything_and_erase_removes_everything(db: Database) -> N
             reply_to=incoming,
         )
         transcript.label_turn(session, incoming.id, "describe_situation", 0.97, "strategy")
+        session.flush()
+        case_a = session.scalars(select(Case).where(Case.label == "cliënt A")).one()
+        session.add_all(
+            [
+                Sharing(user_id=user.id, mode="cases"),
+                SharedCase(user_id=user.id, case_id=case_a.id),
+                Comment(worker_id=user.id, message_id=incoming.id, text="Mooi gevraagd!", reply="Dank je"),
+                AuditEntry(
+                    actor_role="supervisor", action="view_transcript", worker_id=user.id, what="gesprek 1"
+                ),
+                NudgeSchedule(user_id=user.id, rhythm="weekly", weekday=4, local_time=time(15, 0)),
+            ]
+        )
     with db.session() as session:
         stored = session.get(User, user.id)
         assert stored is not None
         data = transcript.export(session, stored)
+    assert data["delen_met_begeleider"] == {"keuze": "cases", "gedeelde_cliënten": ["cliënt A"]}
+    assert data["feedback_van_begeleider"][0]["tekst"] == "Mooi gevraagd!"
+    assert data["feedback_van_begeleider"][0]["jouw_reactie"] == "Dank je"
+    assert data["wie_je_gesprekken_bekeek"][0]["rol"] == "supervisor"
+    assert data["herinneringen"]["ritme"] == "weekly" and data["herinneringen"]["tijd"] == "15:00"
     assert data["gebruiker"]["team"] == "lokaal"
     assert [(m["richting"], m["tekst"], m["onderwerp"]) for m in data["berichten"]] == [
         ("van jou", "mevrouw is wantrouwig", "strategy"),
