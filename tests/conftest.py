@@ -66,6 +66,9 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
     action_port, rasa_port = free_port(), free_port()
     action_proxy = TcpProxy(action_port)
     tracker_db = work / "tracker.db"
+    # The action server's application database: this session's own, like its data key (the
+    # developer's data/ would collect rows encrypted with the keys of earlier sessions).
+    app_db = f"sqlite:///{work / 'app.db'}"
     endpoints = work / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "{action_proxy.url}/webhook"\n'
@@ -76,6 +79,7 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
         "PYTHONPATH": str(ROOT),
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        "DATABASE_URL": app_db,
     }
     rasa_bin = os.environ.get("RASA_BIN", "rasa")
     actions = _start(
@@ -107,7 +111,7 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
     try:
         _wait_until_up(f"http://127.0.0.1:{action_port}/health", actions, work / "actions.log")
         _wait_until_up(f"http://127.0.0.1:{rasa_port}/", rasa, work / "rasa.log")
-        yield RasaStack(f"http://127.0.0.1:{rasa_port}", RASA_TOKEN, action_proxy, tracker_db)
+        yield RasaStack(f"http://127.0.0.1:{rasa_port}", RASA_TOKEN, action_proxy, tracker_db, app_db)
     finally:
         action_proxy.close()
         for process in (rasa, actions):

@@ -16,6 +16,7 @@ class RasaStack:
     token: str  # for Rasa's HTTP API
     action_proxy: TcpProxy  # Rasa reaches the action server through it: switch it off to test outages
     tracker_db: Path  # Rasa's SQLite tracker store
+    database_url: str = ""  # the action server's application database (cases, reflections)
 
     @property
     def action_url(self) -> str:

@@ -30,7 +30,6 @@ from bot.inbound import Local
 from bot.models import NudgeSchedule, Role, User
 from bot.rasa_client import RasaClient
 from bot.replies import Reply
-from bot.settings import Settings, data_keys
 from bot.telegram_app import CHANNEL
 from storage.cases import CaseRepository
 from tests.bot_harness import TelegramUser, buttons_of, invite, make_settings, running_bot
@@ -370,10 +369,8 @@ async def test_reflect_now_starts_the_reflection_in_rasa(
     tmp_path: Path, api: FakeBotApi, rasa_stack: RasaStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NUDGE_INTERVAL_SECONDS", "0.2")
-    shared = Settings.from_env()  # the action server's database: it reads the cases
-    settings = make_settings(
-        tmp_path, api, rasa_stack, database_url=shared.database_url, data_keys=data_keys(shared.data_dir)
-    )
+    # the action server's database: it reads the cases
+    settings = make_settings(tmp_path, api, rasa_stack, database_url=rasa_stack.database_url)
     async with running_bot(settings, api) as user:
         await user.register()
         cases = CaseRepository(owner=user.pseudonym, url=settings.database_url)

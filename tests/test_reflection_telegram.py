@@ -2,8 +2,8 @@
 and action server. A worker with two open cases reflects on both in turn, sees the drop
 warning for the one that slid twice, and gets the chart as a photo (button and /verloop).
 
-The bot shares the application database and data keys with the action server here, as in
-production (`make run`): the action server stores the reflections, the bot draws the chart.
+The bot shares the application database (and the session's data key) with the action server
+here, as in production (`make run`): the action server stores the reflections, the bot draws the chart.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import pytest
 import pytest_asyncio
 from PIL import Image
 
-from bot.settings import Settings, data_keys
 from coach.reflection import elements
 from storage.cases import CaseRepository
 from storage.reflections import ReflectionRepository
@@ -39,10 +38,7 @@ def api() -> Iterator[FakeBotApi]:
 @pytest_asyncio.fixture
 async def worker(tmp_path: Path, api: FakeBotApi, rasa_stack: RasaStack) -> AsyncIterator[TelegramUser]:
     """A registered worker, on the database and data keys the action server uses."""
-    shared = Settings.from_env()
-    settings = make_settings(
-        tmp_path, api, rasa_stack, database_url=shared.database_url, data_keys=data_keys(shared.data_dir)
-    )
+    settings = make_settings(tmp_path, api, rasa_stack, database_url=rasa_stack.database_url)
     async with running_bot(settings, api) as telegram_user:
         await telegram_user.register()
         yield telegram_user
