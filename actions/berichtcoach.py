@@ -46,7 +46,10 @@ class ValidateDraftCheckForm(FormValidationAction):
             return {}
         if tracker.get_slot("requested_slot") == SLOT:  # asked for it: the whole message
             return {SLOT: message_check.extract_draft(text) or text}
-        if intent == "check_message":  # just activated: a draft in the same message?
+        requested = intent == "check_message" or any(
+            e.get("entity") == "check_request" for e in latest.get("entities") or []
+        )
+        if requested:  # just activated: a draft in the same message?
             inline = message_check.extract_draft(text)
             return {SLOT: inline} if inline else {}
         return {}

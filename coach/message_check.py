@@ -633,13 +633,14 @@ def extract_draft(message: str) -> str | None:
     """The draft in a request such as "check mijn bericht: Beste meneer, ..."; None if absent."""
     spec = data()["check_request"]
     text = message.strip()
-    verbs, nouns = set(spec["verbs"]), set(spec["nouns"])
+    verbs, nouns = set(spec["verbs"]) | set(spec["approvals"]), set(spec["nouns"])
 
     def is_request(words: list[str]) -> bool:
         return bool(set(words) & verbs) and bool(set(words) & nouns)
 
     cut = re.search(r"[:\n]", text[: int(spec["max_prefix_chars"])])
-    if cut and is_request(re.findall(r"[\w']+", text[: cut.start()].lower())):
+    before = re.findall(r"[\w']+", text[: cut.start()].lower()) if cut else []
+    if cut and (is_request(before) or set(before) & set(spec["verbs"])):  # "nakijken graag: ..."
         draft = text[cut.end() :].strip()
         return draft if re.search(r"[^\W\d_]", draft) else None
     tokens = list(re.finditer(r"\S+", text))
