@@ -93,22 +93,13 @@ async def test_help_reminds_that_the_assistant_coaches_and_does_not_decide(worke
     assert COACHES in await _say(worker, "/help")
 
 
-NLU_GAP = "NLU: reported to the lead, chitchat/ask_decides needs examples like this (no nlu/ edits here)"
-
-
 @pytest.mark.parametrize(
     "question",
     [
         "beslis jij maar of ik cliënt B moet aanmelden",
         "neem jij het besluit over cliënt A?",
-        pytest.param(
-            "moet ik cliënt A nu aanmelden bij Veilig Thuis, ja of nee?",
-            marks=pytest.mark.xfail(reason=NLU_GAP, strict=True),
-        ),
-        pytest.param(
-            "zeg jij het maar: moet ik de zorg voor cliënt A stoppen?",
-            marks=pytest.mark.xfail(reason=NLU_GAP, strict=True),
-        ),
+        "moet ik cliënt A nu aanmelden bij Veilig Thuis, ja of nee?",
+        "zeg jij het maar: moet ik de zorg voor cliënt A stoppen?",
     ],
 )
 async def test_asked_for_a_decision_about_a_client_the_assistant_says_it_does_not_decide(
