@@ -23,26 +23,18 @@ class RasaTrackerStore:
 
     def forget(self, sender: str) -> int:
         """Delete every event of the sender; returns how many there were."""
-        try:
-            with self._engine.begin() as connection:
-                result = connection.execute(
-                    text("DELETE FROM events WHERE sender_id = :sender"), {"sender": sender}
-                )
-                return result.rowcount
-        except SQLAlchemyError as exc:  # no conversations stored yet, or the store is elsewhere
-            log.warning("Could not delete the conversation from Rasa's tracker store: %s", exc)
-            return 0
+        return self._delete("sender_id = :sender", {"sender": sender}, "the conversation")
 
     def forget_before(self, timestamp: float) -> int:
         """Delete every event older than `timestamp` (Unix seconds); returns how many there were."""
+        return self._delete("timestamp < :before", {"before": timestamp}, "old events")
+
+    def _delete(self, condition: str, params: dict[str, object], what: str) -> int:
         try:
             with self._engine.begin() as connection:
-                result = connection.execute(
-                    text("DELETE FROM events WHERE timestamp < :before"), {"before": timestamp}
-                )
-                return result.rowcount
+                return connection.execute(text(f"DELETE FROM events WHERE {condition}"), params).rowcount
         except SQLAlchemyError as exc:  # no conversations stored yet, or the store is elsewhere
-            log.warning("Could not delete old events from Rasa's tracker store: %s", exc)
+            log.warning("Could not delete %s from Rasa's tracker store: %s", what, exc)
             return 0
 
     def dispose(self) -> None:

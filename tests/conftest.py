@@ -17,6 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.fake_bot_api import FakeBotApi
 from tests.rasa_stack import RasaStack
 from tests.tcp_proxy import TcpProxy
 
@@ -154,3 +155,10 @@ def postgres_url() -> Iterator[str]:
 def sender() -> str:
     """A fresh conversation id, so each test starts a new session."""
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotApi]:
+    """A fake Telegram Bot API server on 127.0.0.1 for one test."""
+    with FakeBotApi() as fake:
+        yield fake

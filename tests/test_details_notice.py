@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -27,12 +27,6 @@ pytestmark = pytest.mark.integration
 NOTICE = "ik heb namen, nummers of adressen in je bericht vervangen"
 COACHES = "Ik coach en beslis niet"
 DOES_NOT_DECIDE = "ik beslis niets over je cliënt"
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as fake:
-        yield fake
 
 
 @pytest_asyncio.fixture

@@ -114,12 +114,6 @@ def db(tmp_path: Path) -> Iterator[Database]:
         yield database
 
 
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as fake:
-        yield fake
-
-
 def bot_for(api: FakeBotApi, config: DispatchConfig = FAST) -> Bot:
     return make_bot(api.token, api.url, config)
 

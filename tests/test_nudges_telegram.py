@@ -278,12 +278,6 @@ async def test_when_rasa_cannot_start_the_reflection_the_worker_can_try_again(
 # --- end to end on Telegram ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as fake:
-        yield fake
-
-
 def register(user: TelegramUser, role: Role = Role.WORKER) -> None:
     """Register the Telegram user as `/start CODE` would (no Rasa needed for that here)."""
     code = invite(user.settings, role)

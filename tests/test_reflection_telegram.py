@@ -9,7 +9,7 @@ here, as in production (`make run`): the action server stores the reflections, t
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,12 +27,6 @@ from tests.rasa_stack import RasaStack
 pytestmark = pytest.mark.integration
 
 KEYS = [e.key for e in elements()]
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as fake:
-        yield fake
 
 
 @pytest_asyncio.fixture

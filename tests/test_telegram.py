@@ -8,7 +8,7 @@ the spinner on a tapped button going away — and what ends up stored (and what 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +33,6 @@ ALL_COMMANDS = {"start", "help", "menu", "stop", "privacy", "mijngegevens", "ver
 ALL_COMMANDS |= {"verloop"}  # the chart of the reflections
 ALL_COMMANDS |= {"nudges"}  # the reflection reminders
 ALL_COMMANDS |= {"delen", "team", "dashboard"}  # supervision: sharing, the team overview, the dashboard
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as fake:
-        yield fake
 
 
 @pytest_asyncio.fixture

@@ -38,12 +38,6 @@ DISTRUSTFUL = "mevrouw is erg wantrouwig en doet de deur niet open"
 
 
 @pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as fake:
-        yield fake
-
-
-@pytest.fixture
 def rasa_proxy(rasa_stack: RasaStack) -> Iterator[TcpProxy]:
     """The bot's way to Rasa, switchable."""
     proxy = TcpProxy(int(rasa_stack.url.rsplit(":", 1)[1]))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,12 +19,6 @@ from bot.telegram_intake import event_from
 from bot.telegram_render import keyboard, send_reply, split_text, with_retries
 from tests.bot_harness import buttons_of
 from tests.fake_bot_api import BotApiError, FakeBotApi
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as fake:
-        yield fake
 
 
 def fake_bot(api: FakeBotApi) -> Bot:
