@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -313,16 +313,19 @@ def _personal(text: str) -> list[Finding]:
     ]
     hits += [(m.group(1), m.start(), m.end()) for m in PLACEHOLDER.finditer(text)]
     found: dict[str, Finding] = {}
+    removed_by_bot = ""  # the last category the bot already took out before the check
     for category, start, end in sorted(hits, key=lambda h: h[1]):
         if category in found:
             continue
         detail = details[category]
-        advice = detail["advice"]
-        if PLACEHOLDER.fullmatch(text[start:end]):  # the bot took it out before the check
-            advice = f"{advice} {data()['placeholder_note']}"
+        if PLACEHOLDER.fullmatch(text[start:end]):
+            removed_by_bot = category
         found[category] = _finding(
-            PERSONAL, text[start:end], start, end, shown=detail["what"], suggestion=advice
+            PERSONAL, text[start:end], start, end, shown=detail["what"], suggestion=detail["advice"]
         )
+    if removed_by_bot:  # said once, after the last of them (the findings are shown together)
+        last = found[removed_by_bot]
+        found[removed_by_bot] = replace(last, suggestion=f"{last.suggestion} {data()['placeholder_note']}")
     return list(found.values())
 
 
