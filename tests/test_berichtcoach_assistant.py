@@ -10,7 +10,7 @@ from coach.scrubber import scrub
 from scripts.message_report import load
 from tests.bot_harness import TelegramUser, buttons_of
 from tests.test_assistant import button_titles, say, texts
-from tests.test_telegram import api, bot_user, worker  # noqa: F401  (fixtures: a registered worker)
+from tests.test_telegram import bot_user, worker  # noqa: F401  (fixtures: a registered worker)
 
 pytestmark = pytest.mark.integration
 
