@@ -30,6 +30,8 @@ help:
 	@echo "make nlu-report  cross-validate the NLU model, write results/nlu-report.md"
 	@echo "make bench-bot   measure the latency the Telegram bot adds, write results/bot-latency.md"
 	@echo "make bench-nudges  send 10,000 due nudges to a fake Bot API, write results/nudge-dispatch.md"
+	@echo "make bench-serving stock Rasa against the scaled-out full path, write BENCHMARKS.md"
+	@echo "make soak        50 workers for 10 minutes on the scaled-out stack, write BENCHMARKS.md"
 
 setup: $(RASA_ENV)/.complete $(APP_ENV)/.complete
 
@@ -66,7 +68,7 @@ conversation-tests: $(MODEL)
 	$(RASA) test core --e2e --model $(MODEL) --stories tests/conversations \
 		--fail-on-prediction-errors --out results/tmp/conversation-tests
 
-test: setup browser validate lint $(MODEL) unit conversation-tests
+test: setup browser nginx validate lint $(MODEL) unit conversation-tests
 	@echo "==> all tests passed"
 
 nlu-report: setup
@@ -94,6 +96,25 @@ message-report: $(APP_ENV)/.complete
 .PHONY: browser
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+# Debian's nginx for the multi-replica test (tests/test_scale_out.py): the load balancer in front
+# of the bots, the Rasa servers and the action servers (deploy/nginx.conf).
+.PHONY: nginx
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null; }
+
+# Stock Rasa serving against the full path (2 replicas of each kind behind nginx, PostgreSQL,
+# Redis), side by side on the same model; a 10-minute soak; a timed full training. Each writes
+# results/bench/*.json and rewrites BENCHMARKS.md.
+.PHONY: bench-serving soak bench-train
+bench-serving: setup nginx $(MODEL)
+	$(PY) scripts/bench_serving.py serve --workers 20 --rounds 3
+
+soak: setup nginx $(MODEL)
+	$(PY) scripts/bench_serving.py soak --workers 50 --minutes 10
+
+bench-train: setup
+	$(PY) scripts/bench_serving.py train
 
 # Crisis detector: recall and false alarms per labelled set, the held-out batch apart.
 .PHONY: crisis-report

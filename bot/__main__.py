@@ -1,4 +1,4 @@
-"""python -m bot run | chat | telegram | admin ..."""
+"""python -m bot run | chat | telegram | endpoints | admin ..."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 
-USAGE = "usage: python -m bot {run|chat|telegram|admin} ...   (admin: python -m bot admin --help)"
+USAGE = "usage: python -m bot {run|chat|telegram|endpoints|admin} ...   (admin: python -m bot admin --help)"
 
 
 def main(argv: list[str]) -> int:
@@ -26,6 +26,12 @@ def main(argv: list[str]) -> int:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
         logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Bot API call otherwise
         telegram_app.run(Settings.from_env())
+        return 0
+    if command == "endpoints":  # Rasa's endpoints for this environment, to data/endpoints.yml
+        from bot import rasa_endpoints
+        from bot.settings import Settings
+
+        print(rasa_endpoints.write(Settings.from_env()))
         return 0
     if command == "admin":
         from bot import admin

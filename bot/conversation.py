@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,6 +28,7 @@ from bot.dashboard import commands as supervision
 from bot.db import Database
 from bot.flows import flow_of
 from bot.inbound import COMMANDS, Inbound, Kind, Local, local_button
+from bot.leases import Leases
 from bot.models import Message, Status, User
 from bot.rasa_client import RasaClient, RasaUnavailable, RasaUnreachable
 from bot.rasa_tracker import RasaTrackerStore
@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 KNOWN_NAMES_PER_USER = 50
 KNOWN_NAMES_USERS = 10_000
+# A message still "received" this long after it came in was taken over from an interrupted
+# process (a crash, or another replica that died): ask Rasa's tracker before asking Rasa.
+TAKEOVER_AGE = timedelta(seconds=5)
 
 
 class DeliveryFailed(Exception):
@@ -86,6 +89,7 @@ class Conversation:
         tracker_store: RasaTrackerStore | None = None,
         dashboard_url: str = "http://127.0.0.1:8088",
         retention_days: int = texts.DEFAULT_RETENTION_DAYS,
+        leases: Leases | None = None,
     ) -> None:
         self._db = db
         self.retention_days = retention_days
@@ -96,8 +100,8 @@ class Conversation:
         self._pending_max_age = pending_max_age
         self._tracker_store = tracker_store
         self._dashboard_url = dashboard_url  # where sign-in links to the dashboard point
-        # One lock per user: their messages are answered one at a time, in order.
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        # One lease per user, across processes: their messages are answered one at a time, in order.
+        self._leases = leases or Leases(db)
         self._started = transcript.now()  # received before this: a crash interrupted it
         # Names a worker used, to recognise them again; kept in memory only, never stored.
         self._names: OrderedDict[int, list[str]] = OrderedDict()
@@ -180,32 +184,43 @@ class Conversation:
 
     # --- answering ------------------------------------------------------------------------
 
-    def _lock(self, user_id: int) -> asyncio.Lock:
-        lock = self._locks.get(user_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[user_id] = lock
-        return lock
-
     async def drain(self, user: User, outlet: Outlet, rasa_away: bool = False) -> None:
-        """Answer all of the user's unanswered messages, oldest first, and deliver the answers."""
-        async with self._lock(user.id):
-            if not await self._flush(user, outlet):
+        """Answer all of the user's unanswered messages, oldest first, and deliver the answers.
+
+        Only the holder of the user's lease answers. Another process's message that arrived
+        while we held it (its own attempt found the lease taken) is picked up by the look
+        after letting go; a holder that died is taken over by the retry job.
+        """
+        while True:
+            async with self._leases.hold(user.id) as held:
+                if not held:
+                    return  # another process is answering this user, and will see this message
+                last_id = await self._drain_held(user, outlet, rasa_away)
+            if last_id is None:
                 return
-            last_id, waiting = 0, []
-            while True:
-                with self._db.session() as session:
-                    message = transcript.next_unanswered(session, user.id, last_id)
-                if message is None:
-                    break
-                last_id = message.id
-                if not for_rasa(message):
-                    if not await self._answer_locally(user, message, outlet):
-                        return  # the user is erased
-                elif rasa_away or not await self._answer_with_rasa(user, message, outlet):
-                    rasa_away = True
-                    waiting.append(message)
-            await self._wait_for_rasa(user, waiting, outlet)
+            with self._db.session() as session:
+                if transcript.next_unanswered(session, user.id, last_id) is None:
+                    return
+
+    async def _drain_held(self, user: User, outlet: Outlet, rasa_away: bool) -> int | None:
+        """The answering itself; the id of the last message looked at, None if it stopped early."""
+        if not await self._flush(user, outlet):
+            return None
+        last_id, waiting = 0, []
+        while True:
+            with self._db.session() as session:
+                message = transcript.next_unanswered(session, user.id, last_id)
+            if message is None:
+                break
+            last_id = message.id
+            if not for_rasa(message):
+                if not await self._answer_locally(user, message, outlet):
+                    return None  # the user is erased
+            elif rasa_away or not await self._answer_with_rasa(user, message, outlet):
+                rasa_away = True
+                waiting.append(message)
+        await self._wait_for_rasa(user, waiting, outlet)
+        return None if waiting else last_id
 
     async def _wait_for_rasa(self, user: User, waiting: list[Message], outlet: Outlet) -> None:
         """Mark messages pending; tell the worker once about those they haven't heard of."""
@@ -252,14 +267,16 @@ class Conversation:
 
     async def _answer_from_before_a_crash(self, user: User, message: Message) -> list[Reply] | None:
         """For a message a crash interrupted: Rasa's answer if it got that far (don't ask twice)."""
-        if message.status != Status.RECEIVED or message.created_at >= self._started:
+        if message.status != Status.RECEIVED:
             return None
+        if message.created_at >= self._started and message.created_at > transcript.now() - TAKEOVER_AGE:
+            return None  # came in to this process just now: no one has asked Rasa yet
         return await self._rasa.replies_to(user.pseudonym, str(message.id))
 
     async def _ask_rasa(self, user: User, message: Message, text: str, outlet: Outlet) -> list[Reply] | None:
         """Rasa's replies; None if it is away. Slower than `patience`: the worker hears so meanwhile."""
         ref = str(message.id)
-        request = asyncio.ensure_future(self._rasa.send(user.pseudonym, text, ref))
+        request = asyncio.ensure_future(self._rasa_answer(user.pseudonym, text, ref))
         done, _ = await asyncio.wait({request}, timeout=self._patience)
         if not done and not message.notified:
             with self._db.session() as session:
@@ -267,16 +284,34 @@ class Conversation:
                 transcript.queue(session, user.id, [Reply(texts.UNAVAILABLE)], reply_to=message)
             message.notified = True
             await self._flush(user, outlet)
-        try:
-            return await request
-        except RasaUnreachable:
-            return None
-        except RasaUnavailable:  # Rasa may have processed it: its answer is in the tracker
-            return await self._rasa.replies_to(user.pseudonym, ref)
+        return await request
+
+    async def _rasa_answer(self, sender: str, text: str, ref: str) -> list[Reply] | None:
+        """Rasa's replies; None if it is away. A request that failed before Rasa stored the
+        message (a replica that died mid-request) is sent once more: the load balancer hands it
+        to another replica. One that Rasa did process is answered from the tracker."""
+        for attempt in range(2):
+            try:
+                return await self._rasa.send(sender, text, ref)
+            except RasaUnreachable:
+                continue
+            except RasaUnavailable:
+                try:
+                    replies = await self._rasa.replies_to(sender, ref, strict=True)
+                except RasaUnavailable:
+                    return None  # the tracker can't tell: sending again might answer twice
+                if replies is not None or attempt:
+                    return replies
+        return None
 
     async def _label(self, user: User, message: Message) -> None:
-        """Intent, confidence and flow of the turn, from Rasa's tracker (after the user has the answer)."""
-        turn = await self._rasa.turn(user.pseudonym)
+        """Intent, confidence and flow of the turn, from Rasa's tracker (after the user has the answer).
+
+        Read from the tracker store's table when the bot can reach it (one query), else from a
+        Rasa server's HTTP API (which rebuilds the whole tracker to answer)."""
+        turn = self._tracker_store.turn(user.pseudonym) if self._tracker_store is not None else None
+        if turn is None or turn.message_ref != str(message.id):
+            turn = await self._rasa.turn(user.pseudonym)
         if turn is None or turn.message_ref != str(message.id):
             return
         with self._db.session() as session:
@@ -398,7 +433,7 @@ class Conversation:
             return
         rasa_up = await self._rasa.is_up()
         for user in users:
-            if self._lock(user.id).locked():  # being answered right now
+            if self._leases.busy(user.id):  # being answered right now by this process
                 continue
             try:
                 await self.drain(user, outlet, rasa_away=not rasa_up)
@@ -432,6 +467,7 @@ def open_conversation(settings: Settings, channel: str) -> tuple[Conversation, R
         retention_days=settings.retention_days,
     )
     scrub("Hallo")  # load the scrubber's language data now (about 2 s), not on the first message
+    crisis.detect("Hallo")  # and the crisis classifier (trained once, then loaded from its cache)
     return conversation, rasa, db
 
 

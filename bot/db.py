@@ -15,12 +15,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x6465_7572  # PostgreSQL advisory lock key held while migrating ("deur")
 
 
 def normalise_url(url: str) -> str:
@@ -60,6 +61,8 @@ class Database:
         """Bring the schema up to date (Alembic `upgrade head`); runs on every start."""
         config = alembic_config()
         with self.engine.begin() as connection:
+            if self.engine.dialect.name == "postgresql":  # replicas starting together: one at a time
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             config.attributes["connection"] = connection
             command.upgrade(config, "heads")  # feature branches of the schema may coexist
 

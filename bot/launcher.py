@@ -6,6 +6,7 @@ children get no stdin, and nothing here reads from it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -14,8 +15,9 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
-from bot import retention
+from bot import rasa_endpoints, retention
 from bot.db import Database
 from bot.settings import ROOT, Settings, dashboard_base_url
 
@@ -67,7 +69,7 @@ def _action_port() -> str:
     return os.environ.get("ACTION_SERVER_PORT", "5055")
 
 
-def services(settings: Settings) -> list[Service]:
+def services(settings: Settings, endpoints: Path) -> list[Service]:
     rasa_bin = os.environ.get("RASA_BIN", "rasa")
     rasa_port = settings.rasa_url.rsplit(":", 1)[-1].rstrip("/")
     action_port = _action_port()
@@ -89,7 +91,7 @@ def services(settings: Settings) -> list[Service]:
                 "--interface",
                 os.environ.get("RASA_INTERFACE", "127.0.0.1"),
                 "--endpoints",
-                "endpoints.yml",
+                str(endpoints),
                 "--credentials",
                 "credentials.yml",
                 # The HTTP API, for the bot to read the tracker (intent, confidence, flow): token-
@@ -119,15 +121,20 @@ def main() -> int:
     if not MODEL.exists():
         log.error("no trained model at %s: run `make run` (it trains first)", MODEL)
         return 1
+    action_url = os.environ.get("ACTION_SERVER_URL") or f"http://127.0.0.1:{_action_port()}/webhook"
+    settings = dataclasses.replace(settings, action_server_url=action_url)
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{_action_port()}/webhook",
-        "RASA_TRACKER_DB": os.environ.get("RASA_TRACKER_DB") or str(settings.data_dir / "rasa_tracker.db"),
+        "ACTION_SERVER_URL": action_url,
         "RASA_AUTH_TOKEN": settings.rasa_auth_token or "",
+        # Rasa's conversation lock: the bot already lets one process at a time answer a worker,
+        # so a short lifetime only matters when a Rasa server dies holding one (bot/leases.py).
+        "TICKET_LOCK_LIFETIME": os.environ.get("TICKET_LOCK_LIFETIME", "10"),
     }
+    endpoints = rasa_endpoints.write(settings)  # tracker and lock store from the environment
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -144,7 +151,7 @@ def main() -> int:
     purges = not settings.telegram_token
     next_purge = _purge(settings) if purges else time.monotonic()
 
-    running = services(settings)
+    running = services(settings, endpoints)
     for service in running:
         service.start(env)
 

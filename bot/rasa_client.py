@@ -92,8 +92,11 @@ class RasaClient:
             log.warning("Rasa did not trigger %s: %r", intent, exc)
             raise RasaUnavailable(str(exc)) from exc
 
-    async def _tracker(self, sender: str, events: str) -> dict[str, Any] | None:
+    async def _tracker(self, sender: str, events: str, strict: bool = False) -> dict[str, Any] | None:
+        """The sender's tracker; None if it can't be read (`strict`: raise RasaUnavailable)."""
         if not self._token:
+            if strict:
+                raise RasaUnavailable("no token for Rasa's HTTP API")
             return None
         try:
             response = await self._client.get(
@@ -105,6 +108,8 @@ class RasaClient:
             return response.json()
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("Could not read the Rasa tracker: %r", exc)
+            if strict:
+                raise RasaUnavailable(str(exc)) from exc
             return None
 
     async def turn(self, sender: str) -> TurnInfo | None:
@@ -124,12 +129,13 @@ class RasaClient:
             slots=tracker.get("slots") or {},
         )
 
-    async def replies_to(self, sender: str, message_ref: str) -> list[Reply] | None:
+    async def replies_to(self, sender: str, message_ref: str, strict: bool = False) -> list[Reply] | None:
         """The replies Rasa gave to one message, from its tracker; None if it never got it.
 
         For a message whose answer got lost on the way back (a timeout, a dropped connection).
+        Without `strict` an unreadable tracker also gives None; with it, RasaUnavailable.
         """
-        tracker = await self._tracker(sender, "AFTER_RESTART")
+        tracker = await self._tracker(sender, "AFTER_RESTART", strict)
         if tracker is None:
             return None
         events = tracker.get("events") or []

@@ -24,7 +24,8 @@ class Settings:
     pseudonym_secret: bytes
     rasa_auth_token: str | None = None  # for Rasa's HTTP API (the tracker: intent, confidence, flow)
     action_server_url: str = "http://127.0.0.1:5055/webhook"
-    rasa_tracker_db_url: str | None = None  # Rasa's tracker store, to delete a worker from it
+    rasa_tracker_db_url: str | None = None  # Rasa's tracker store (sqlite:/// or postgresql://)
+    redis_url: str | None = None  # Rasa's lock store in Redis, for several Rasa servers
     rasa_max_wait: float = 120.0  # a slow answer still arriving within this is delivered late
     pending_max_age: timedelta = timedelta(hours=1)  # then the worker is told it wasn't processed
     retry_interval: float = 5.0  # how often pending messages are retried
@@ -58,6 +59,7 @@ class Settings:
             rasa_auth_token=_secret(data_dir, "RASA_AUTH_TOKEN", "rasa_auth.token"),
             action_server_url=env.get("ACTION_SERVER_URL") or "http://127.0.0.1:5055/webhook",
             rasa_tracker_db_url=env.get("RASA_TRACKER_DB_URL") or f"sqlite:///{tracker_db}",
+            redis_url=env.get("REDIS_URL") or None,
             rasa_max_wait=float(env.get("RASA_MAX_WAIT_SECONDS", "120")),
             pending_max_age=timedelta(minutes=float(env.get("PENDING_MAX_MINUTES", "60"))),
             retry_interval=float(env.get("RETRY_INTERVAL_SECONDS", "5")),

@@ -31,5 +31,8 @@ class User(Base):
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When the worker was told (once) that personal details are removed from what they send.
     details_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Which bot process is answering this user's messages, and until when (bot/leases.py).
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     team: Mapped[Team] = relationship(lazy="joined", innerjoin=True)
