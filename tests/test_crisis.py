@@ -9,7 +9,7 @@ import yaml
 from coach import crisis_model
 from coach.content import CONTENT_DIR
 from coach.crisis import CrisisKind, answer, detect, rules_detect
-from scripts.crisis_report import CrossValidation, cross_validate, latency, training_threshold
+from scripts.crisis_report import CrossValidation, cross_validate, latency
 from scripts.privacy_report import (
     TARGETS,
     BlindBatch,
@@ -345,10 +345,9 @@ def test_questions_resolved_events_and_figures_of_speech_stay_quiet(text: str) -
 # The first and only measurement of the held-out batch (crisis_blind9.yml): a floor for
 # recall and a ceiling for false alarms, so a change that does worse on it shows.
 HELD_OUT_RECALL_FLOOR = 42 / 42
-HELD_OUT_FALSE_ALARM_CEILING = 9 / 42  # far above the 5% target: see the report
+HELD_OUT_FALSE_ALARM_CEILING = 8 / 42  # far above the 5% target: see the report
 # Leave-one-batch-out cross-validation at the threshold, as measured (results/crisis-report.md).
-CV_RECALL_FLOOR = 589 / 603  # just short of the 0.98 target
-CV_FALSE_ALARM_CEILING = 201 / 673  # far above the 5% target: see the report
+CV_FALSE_ALARM_CEILING = 186 / 643  # far above the 5% target: see the report
 
 
 @pytest.fixture(scope="module")
@@ -371,14 +370,15 @@ def test_the_classifier_never_sees_the_held_out_batch(blind_batches: list[BlindB
     assert {e.text for e in crisis_model.load_examples(held_out=True)} == held
 
 
-def test_the_threshold_is_the_lowest_that_meets_the_false_alarm_target_on_the_training_sets() -> None:
-    assert training_threshold(TARGETS["false_alarm"]) == crisis_model.THRESHOLD
+def test_the_threshold_is_the_one_cross_validation_chooses(cv: CrossValidation) -> None:
+    # The highest threshold at which recall over unseen batches stays at the target.
+    assert cv.threshold(TARGETS["crisis_recall"]) == crisis_model.THRESHOLD
 
 
 def test_cross_validated_figures_hold(cv: CrossValidation) -> None:
     assert len({e.group for e in cv.examples}) >= 10
     fig = cv.figures(crisis_model.THRESHOLD)
-    assert fig.recall >= CV_RECALL_FLOOR
+    assert fig.recall >= TARGETS["crisis_recall"]
     assert fig.false_alarm_rate <= CV_FALSE_ALARM_CEILING
 
 
