@@ -6,10 +6,6 @@ of these topics ("welke signalen van kindermishandeling zijn er?") or a problem 
 ("vroeger was er huiselijk geweld"). The word classes, concept lexicons, the combinations of
 concepts that make a crisis (frames), the cues that tell a real case from a question, the
 decision rule and the answer texts are all in coach/content/crisis.yml.
-
-The rules no longer decide alone: `detect` asks the classifier in coach/crisis_model.py,
-which reads the wording and the cues the rules find (`signals`); the rules still give the
-kind. `rules_detect` is the rules' own verdict.
 """
 
 from __future__ import annotations
@@ -68,9 +64,9 @@ class _Hit:
 def detect(text: str) -> CrisisKind | None:
     """The kind of crisis `text` reports, or None for anything else (including questions).
 
-    A classifier trained on the labelled messages (coach/crisis_model.py) decides from the
-    wording and the cues the rules find; the kind comes from the rules when they fire, else
-    from the classifier."""
+    The rules below give their verdict and their evidence; a classifier trained on the
+    labelled messages (coach/crisis_model.py) weighs that evidence with the wording and makes
+    the decision. The kind comes from the rules when they fire, else from the classifier."""
     from coach import crisis_model  # it imports this module for the rule signals
 
     return crisis_model.detect(text)
@@ -103,8 +99,8 @@ class _Analysis:
 
 
 def signals(text: str) -> tuple[CrisisKind | None, dict[str, float]]:
-    """The rules' verdict and the evidence behind it, as named features: the cues found
-    (which the classifier uses), which kinds and tiers were hit, and the verdict and its tier."""
+    """The rules' verdict and the evidence behind it, as named features for the classifier:
+    the verdict and its tier, which kinds and tiers were hit, and which cues were found."""
     result = _analyse(text)
     feats = {f"cue:{cue}": 1.0 for cue in result.cues}
     for hit in result.hits:
