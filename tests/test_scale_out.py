@@ -137,7 +137,6 @@ def test_two_replicas_of_each_kind_answer_every_message_once_in_order_through_ki
     # for message, and the stored answers follow the order of the worker's messages. The one
     # allowed difference: a message the killed bot had just sent when it died (before it could
     # mark it sent) is sent again by the bot that takes over — Telegram has no way to ask.
-    repeated = 0
     for user_id in users:
         rows = [m for m in stored if m.user_id == user_of_chat[user_id]]
         expected = [
@@ -145,10 +144,10 @@ def test_two_replicas_of_each_kind_answer_every_message_once_in_order_through_ki
         ]
         received = [str(call.params.get("text")) for call in api.per_chat().get(user_id, [])]
         assert _without_repeats(received) == _without_repeats(expected), f"worker {user_id}"
-        repeated += len(received) - len(expected)
+        # At most the one message the killed bot was sending to this worker when it died.
+        assert len(received) - len(expected) in (0, 1), f"worker {user_id}: {received}"
         answered = [m.reply_to_id for m in rows if m.direction == Direction.OUT.value and m.reply_to_id]
         assert answered == sorted(answered), f"worker {user_id}: answers out of order"
-    assert 0 <= repeated <= 2  # only what the killed bot had in flight
 
     # The survivors logged no errors (a killed replica's log is left out).
     survivors = [p for p in cluster.processes if p.alive()]
