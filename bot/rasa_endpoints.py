@@ -17,7 +17,11 @@ from sqlalchemy.engine import make_url
 
 from bot.settings import Settings
 
-REDIS_KEY_PREFIX = "deuropener"  # alphanumeric: Rasa ignores other prefixes
+REDIS_KEY_PREFIX = "deuropener"
+# Rasa's own RedisLockStore can leave a request waiting forever after a server dies; this one
+# can't (see its docstring). It is imported by the Rasa server: the project folder must be on
+# its PYTHONPATH (the launcher and the Makefile set it).
+FAIR_REDIS_LOCK_STORE = "rasa_addons.lock_store.FairRedisLockStore"
 
 
 def tracker_store(url: str) -> dict[str, Any]:
@@ -42,12 +46,12 @@ def tracker_store(url: str) -> dict[str, Any]:
 
 
 def lock_store(redis_url: str | None) -> dict[str, Any]:
-    """Redis for several Rasa servers; in memory for one."""
+    """Redis (our fair lock store) for several Rasa servers; in memory for one."""
     if not redis_url:
         return {"type": "in_memory"}
     parsed = make_url(redis_url.replace("rediss://", "redis://", 1))
     store: dict[str, Any] = {
-        "type": "redis",
+        "type": FAIR_REDIS_LOCK_STORE,
         "url": parsed.host or "127.0.0.1",
         "port": parsed.port or 6379,
         "db": int(parsed.database or 0),

@@ -6,6 +6,7 @@ import base64
 import contextlib
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -129,6 +130,15 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
 def rasa_url(rasa_stack: RasaStack) -> str:
     """URL of the real Rasa server (REST channel and HTTP API)."""
     return rasa_stack.url
+
+
+def redis_up() -> bool:
+    """Redis answers on 127.0.0.1:6379 (.ci/run starts it)."""
+    redis_cli = shutil.which("redis-cli")
+    if redis_cli is None:
+        return False
+    ping = subprocess.run([redis_cli, "-h", "127.0.0.1", "ping"], capture_output=True)
+    return ping.stdout.strip() == b"PONG"
 
 
 @contextlib.contextmanager

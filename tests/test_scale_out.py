@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from bot.db import Database
 from bot.models import Direction, Message, Status, User
 from bot.telegram_render import BUTTONS_ONLY, keyboard, split_text
 from tests.cluster import Cluster, nginx_binary
-from tests.conftest import postgres_database
+from tests.conftest import postgres_database, redis_up
 from tests.fake_bot_api import FakeBotApi
 from tests.workload import SCRIPTS, Tally, TelegramWorkers, Turn
 
@@ -30,22 +29,11 @@ REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BURST = [Turn("wat is nut bewijzen?", "Bron:"), Turn("en wat houdt quid pro quo in?", "Bron:")]
 
 
-def _redis_up() -> bool:
-    redis_cli = shutil.which("redis-cli")
-    if redis_cli is None:
-        return False
-    import subprocess
-
-    return (
-        subprocess.run([redis_cli, "-h", "127.0.0.1", "ping"], capture_output=True).stdout.strip() == b"PONG"
-    )
-
-
 @pytest.fixture
 def cluster(tmp_path: Path, api: FakeBotApi) -> Iterator[Cluster]:
     if nginx_binary() is None:
         pytest.fail("nginx is missing: `make test` installs Debian's nginx-light")
-    if not _redis_up():
+    if not redis_up():
         pytest.skip("Redis is not running on 127.0.0.1:6379 (.ci/run starts it)")
     with (
         postgres_database() as app_db,
