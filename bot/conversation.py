@@ -467,7 +467,7 @@ def open_conversation(settings: Settings, channel: str) -> tuple[Conversation, R
         retention_days=settings.retention_days,
     )
     scrub("Hallo")  # load the scrubber's language data now (about 2 s), not on the first message
-    crisis.detect("Hallo")  # and the crisis classifier (trained once, then loaded from its cache)
+    crisis.detect("Hallo")  # and the crisis lexicons and matchers
     return conversation, rasa, db
 
 

@@ -321,6 +321,15 @@ class Cluster:
             pids.append(self.nginx.pid)
         return sum(rss_bytes(pid) for pid in pids)
 
+    def warnings_in_logs(self, last: int = 15) -> str:
+        """The last warnings and errors of every replica and nginx: what a failed run shows."""
+        parts = []
+        for log in [p.log for p in self.processes] + [self.work / "nginx" / "error.log"]:
+            text = log.read_text(errors="replace") if log.exists() else ""
+            lines = [line for line in text.splitlines() if any(w in line for w in ("WARN", "ERROR", "error"))]
+            parts.append(f"--- {log.name}: " + "\n".join(lines[-last:]))
+        return "\n".join(parts)
+
     def errors_in_logs(self) -> list[str]:
         """Tracebacks in the replicas' logs (a killed replica's own log is not read)."""
         found = []

@@ -109,7 +109,10 @@ def test_two_replicas_of_each_kind_answer_every_message_once_in_order_through_ki
     cluster: Cluster, api: FakeBotApi
 ) -> None:
     assert len(api.webhook) and api.webhook["url"] == cluster.webhook_url
-    tally, users = asyncio.run(_run(cluster, api))
+    try:
+        tally, users = asyncio.run(_run(cluster, api))
+    except TimeoutError as exc:  # show what the replicas said, for a run that can't be repeated
+        raise AssertionError(f"{exc}\n{cluster.warnings_in_logs()}") from exc
 
     assert tally.errors == []
     assert [p.name for p in cluster.processes if not p.alive()] == ["actions-0", "rasa-0", "bot-0"]
