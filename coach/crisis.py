@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from spacy.matcher import Matcher
@@ -62,14 +62,24 @@ class _Hit:
 
 
 def detect(text: str) -> CrisisKind | None:
-    """The kind of crisis `text` reports, or None for anything else (including questions)."""
-    found = _evidence(text)
-    return found[0] if found else None
+    """The kind of crisis `text` reports, or None for anything else (including questions).
+
+    The rules below give their verdict and their evidence; a classifier trained on the
+    labelled messages (coach/crisis_model.py) weighs that evidence with the wording and makes
+    the decision. The kind comes from the rules when they fire, else from the classifier."""
+    from coach import crisis_model  # it imports this module for the rule signals
+
+    return crisis_model.detect(text)
+
+
+def rules_detect(text: str) -> CrisisKind | None:
+    """The verdict of the hand-written rules alone."""
+    return _analyse(text).found_kind
 
 
 def explain(text: str) -> str:
-    """One line on why `text` is or is not a crisis, for tuning the lexicons."""
-    found = _evidence(text)
+    """One line on why the rules do or do not see a crisis in `text`, for tuning the lexicons."""
+    found = _analyse(text).found
     if not found:
         return "no crisis"
     kind, hit, cues = found
@@ -77,7 +87,35 @@ def explain(text: str) -> str:
     return f"{kind.value} ({tier}; cues: {', '.join(sorted(cues)) or 'none'})"
 
 
-def _evidence(text: str) -> tuple[CrisisKind, _Hit, set[str]] | None:
+@dataclass(frozen=True)
+class _Analysis:
+    found: tuple[CrisisKind, _Hit, set[str]] | None  # the rules' verdict
+    hits: tuple[_Hit, ...]  # every hit outside figures of speech and the past
+    cues: frozenset[str]  # the cues found, "past" included
+
+    @property
+    def found_kind(self) -> CrisisKind | None:
+        return self.found[0] if self.found else None
+
+
+def signals(text: str) -> tuple[CrisisKind | None, dict[str, float]]:
+    """The rules' verdict and the evidence behind it, as named features for the classifier:
+    the verdict and its tier, which kinds and tiers were hit, and which cues were found."""
+    result = _analyse(text)
+    feats = {f"cue:{cue}": 1.0 for cue in result.cues}
+    for hit in result.hits:
+        feats[f"hit:{hit.tier}"] = 1.0
+        feats[f"kind:{hit.kind}"] = 1.0
+    if result.found:
+        feats["rules:fire"] = 1.0
+        feats[f"rules:fire:{result.found[1].tier}"] = 1.0
+    if text.rstrip().endswith("?"):
+        feats["question_mark"] = 1.0
+    return result.found_kind, feats
+
+
+@lru_cache(maxsize=4096)  # the classifier asks for the same message's signals again
+def _analyse(text: str) -> _Analysis:
     doc = _parse(text)
     spec = _spec()
     phrases: list[_Hit] = []
@@ -119,15 +157,16 @@ def _evidence(text: str) -> tuple[CrisisKind, _Hit, set[str]] | None:
     if _QUESTION.match(text):
         cues.add("knowledge")
     hits = phrases + _concept_hits(concepts, spec)
+    all_cues = frozenset(cues | ({"past"} & cue_spans.keys()))
     passing = [h for h in hits if _fires(h, cues, spec)]
     if not passing:
-        return None
+        return _Analysis(None, tuple(hits), all_cues)
     # The kind: the most urgent among strong phrases and frames, else among weak hits.
     tier = FRAME if min(h.tier for h in passing) <= FRAME else WEAK
     hit = min((h for h in passing if h.tier <= tier), key=lambda h: spec.order.index(h.kind))
     words = {t.lower_ for t in doc} | {t.lemma_ for t in doc}
     kind = _refine(CrisisKind(hit.kind), words, "child" in concepts, spec, "worker_victim" in cues)
-    return kind, hit, cues
+    return _Analysis((kind, hit, cues), tuple(hits), all_cues)
 
 
 def _concept_hits(concepts: dict[str, list[Span]], spec: _Spec) -> list[_Hit]:
