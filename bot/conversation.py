@@ -242,11 +242,10 @@ class Conversation:
             answer = [Reply(input_check.ANSWERS[problem], (MENU_BUTTON,))]
             await self._answered(user, message, answer, outlet, flow="guard")
             return True
-        kind = crisis.detect(text) if message.payload is None else None
-        if kind is not None:  # a fixed answer at once; Rasa's flow stays where it was
-            await self._answered(
-                user, message, [Reply(crisis.answer(kind), (MENU_BUTTON,))], outlet, flow="crisis"
-            )
+        assessment = crisis.assess(text) if message.payload is None else crisis.Assessment()
+        if assessment.kind is not None:  # a fixed answer at once; Rasa's flow stays where it was
+            answer = [Reply(crisis.answer(assessment.kind), (MENU_BUTTON,))]
+            await self._answered(user, message, answer, outlet, flow="crisis")
             return True
 
         replies = await self._answer_from_before_a_crash(user, message)
@@ -259,6 +258,8 @@ class Conversation:
                 return False
             log.warning("Rasa answered nothing for message %s", message.id)
             replies = [Reply(texts.EMPTY_RASA_ANSWER, (MENU_BUTTON,))]
+        if assessment.possible:  # maybe a crisis: the help numbers first, then the answer
+            replies = [Reply(crisis.safety_line()), *replies]
         if message.notified:
             replies = [Reply(texts.late_answer(texts.quote(message.text))), *replies]
         await self._answered(user, message, replies, outlet)
@@ -467,7 +468,7 @@ def open_conversation(settings: Settings, channel: str) -> tuple[Conversation, R
         retention_days=settings.retention_days,
     )
     scrub("Hallo")  # load the scrubber's language data now (about 2 s), not on the first message
-    crisis.detect("Hallo")  # and the crisis lexicons and matchers
+    crisis.detect("Hallo")  # and the crisis classifier (trained once, then loaded from its cache)
     return conversation, rasa, db
 
 

@@ -6,6 +6,10 @@ of these topics ("welke signalen van kindermishandeling zijn er?") or a problem 
 ("vroeger was er huiselijk geweld"). The word classes, concept lexicons, the combinations of
 concepts that make a crisis (frames), the cues that tell a real case from a question, the
 decision rule and the answer texts are all in coach/content/crisis.yml.
+
+The rules no longer decide alone: `detect` asks the classifier in coach/crisis_model.py,
+which reads the wording and the cues the rules find (`signals`); the rules still give the
+kind. `rules_detect` is the rules' own verdict.
 """
 
 from __future__ import annotations
@@ -61,15 +65,23 @@ class _Hit:
     spans: tuple[Span, ...]
 
 
-def detect(text: str) -> CrisisKind | None:
-    """The kind of crisis `text` reports, or None for anything else (including questions).
+@dataclass(frozen=True)
+class Assessment:
+    kind: CrisisKind | None = None  # a crisis: the fixed crisis answer, at once
+    possible: bool = False  # maybe one: the help numbers in one line, with the normal answer
 
-    The rules below give their verdict and their evidence; a classifier trained on the
-    labelled messages (coach/crisis_model.py) weighs that evidence with the wording and makes
-    the decision. The kind comes from the rules when they fire, else from the classifier."""
+
+def assess(text: str) -> Assessment:
+    """How likely `text` reports a crisis, in two tiers (see `coach.crisis_model.assess`): a
+    classifier trained on the labelled messages weighs the wording and the cues the rules find."""
     from coach import crisis_model  # it imports this module for the rule signals
 
-    return crisis_model.detect(text)
+    return crisis_model.assess(text)
+
+
+def detect(text: str) -> CrisisKind | None:
+    """The kind of crisis `text` reports, or None for anything else (including questions)."""
+    return assess(text).kind
 
 
 def rules_detect(text: str) -> CrisisKind | None:
@@ -99,8 +111,8 @@ class _Analysis:
 
 
 def signals(text: str) -> tuple[CrisisKind | None, dict[str, float]]:
-    """The rules' verdict and the evidence behind it, as named features for the classifier:
-    the verdict and its tier, which kinds and tiers were hit, and which cues were found."""
+    """The rules' verdict and the evidence behind it, as named features: the cues found
+    (which the classifier uses), which kinds and tiers were hit, and the verdict and its tier."""
     result = _analyse(text)
     feats = {f"cue:{cue}": 1.0 for cue in result.cues}
     for hit in result.hits:
@@ -224,6 +236,11 @@ def _refine(kind: CrisisKind, words: set[str], child: bool, spec: _Spec, worker_
 
 
 @cache
+def safety_line() -> str:
+    """The help numbers in one short message, for a message that may report a crisis."""
+    return content.load("crisis")["answer"]["possible"]
+
+
 def answer(kind: CrisisKind) -> str:
     """The fixed Dutch answer for a crisis of this kind: short enough for a phone screen."""
     data = content.load("crisis")["answer"]

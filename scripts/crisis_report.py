@@ -103,6 +103,20 @@ def cross_validate(examples: Sequence[Example] | None = None) -> CrossValidation
     return CrossValidation(examples, probabilities)
 
 
+def training_alarm_rates(examples: Sequence[Example] | None = None) -> dict[float, float]:
+    """Per threshold, the false-alarm rate of the trained model on the messages it learned from."""
+    examples = list(examples if examples is not None else crisis_model.load_examples())
+    ordinary = [e.text for e in examples if e.kind is None]
+    probabilities = crisis_model.classifier().probabilities(ordinary)
+    return {t: float(np.mean(probabilities >= t)) for t in THRESHOLDS}
+
+
+def training_threshold(alarm_aim: float) -> float:
+    """The lowest threshold (most recall) whose false alarms on the training sets meet the aim."""
+    rates = training_alarm_rates()
+    return min((t for t in THRESHOLDS if rates[t] <= alarm_aim), default=max(THRESHOLDS))
+
+
 def latency(texts: Sequence[str]) -> dict[str, float]:
     """Milliseconds per message, warm: the whole detector (wall clock), and the classifier's
     own share (CPU time)."""
@@ -148,10 +162,13 @@ def report() -> tuple[str, CrisisFigures | None]:
     recall_aim, alarm_aim = TARGETS["crisis_recall"], TARGETS["false_alarm"]
     batches = load_blind_batches()
     held_out = [b for b in batches if b.status.startswith(crisis_model.HELD_OUT)]
-    held = measure_crisis([item for b in held_out for item in b.items]) if held_out else None
+    held_items = [item for b in held_out for item in b.items]
+    held = measure_crisis(held_items) if held_out else None
+    held_rules = count(held_items, [crisis.rules_detect(t) for t, _ in held_items])
     cv = cross_validate()
     cv_fig = cv.figures(crisis_model.THRESHOLD)
     chosen = cv.threshold(recall_aim)
+    by_training = training_threshold(alarm_aim)
     rework = {e.group for e in cv.examples if e.group.endswith(":rework")}
     others = {e.group for e in cv.examples} - rework
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -162,8 +179,9 @@ def report() -> tuple[str, CrisisFigures | None]:
         "logistic regression over character and word n-grams of the message and the cues of the "
         "rules in `coach/content/crisis.yml` (question form, past, now, a labelled client, ...), "
         "trained on every labelled set except the held-out batch (`coach/crisis_model.py`). A "
-        f"message is a crisis at probability ≥ {crisis_model.THRESHOLD}, the highest threshold "
-        f"that keeps cross-validated recall ≥ {recall_aim:.2f}. The kind comes from the rules when "
+        f"message is a crisis at probability ≥ {crisis_model.THRESHOLD} ({by_training} by the rule: the "
+        f"lowest threshold, so the most recall, at which the trained model keeps false alarms ≤ "
+        f"{alarm_aim:.0%} on the sets it learned from). The kind comes from the rules when "
         "they fire, else from a second classifier. The rules no longer decide on their own: on "
         "batch 8, which they were never tuned on, letting their strong phrases fire as well "
         "gained no recall and added false alarms. Target (issue 5): recall ≥ "
@@ -176,7 +194,12 @@ def report() -> tuple[str, CrisisFigures | None]:
             "## Held-out figure",
             "",
             f"{', '.join(b.name for b in held_out)}: written and committed before the classifier "
-            "was measured on anything, measured once, nothing tuned on it:",
+            "was measured on anything, nothing tuned on it. Measured when the classifier was done "
+            "(recall 1.000, false alarms 19.0%) and once more after 30 answers typed in a flow "
+            "(“cliënt A”, which the flow test showed it took for a crisis) joined its training "
+            "data, at the threshold below (the earlier rule, the highest threshold that keeps "
+            "cross-validated recall ≥ 0.98, then fell to 0.15, where the model fails the "
+            "false-alarm target on its own training sets):",
             "",
             f"- recall **{held.detected}/{held.crisis_messages} = {held.recall:.3f}** "
             f"(target ≥ {recall_aim:.2f} {_mark(held.recall >= recall_aim)})",
@@ -184,8 +207,16 @@ def report() -> tuple[str, CrisisFigures | None]:
             f"(target ≤ {alarm_aim:.0%} {_mark(held.false_alarm_rate <= alarm_aim)})",
             f"- right kind among detected: {held.right_kind}/{held.detected}",
             "",
-            "As recorded in the file at first measurement: "
+            "As recorded in the file at the last measurement: "
             + "; ".join(row for b in held_out for row in b.first_run[-1:]),
+            "",
+            f"The rules alone on the same batch: {_line(held_rules)}. The classifier buys recall "
+            "with false alarms: on wording nobody tuned on it misses little, but it also answers "
+            "ordinary messages about the same topics with the crisis answer, mostly events that "
+            "are over (“het vuurtje van gisteren is gedoofd”) and everyday remarks with a topic "
+            "word. Neither meets both targets on fresh wording; the false alarms are what is "
+            "left to do (more labelled everyday remarks and resolved events, a cue for “it is "
+            "over”).",
             "",
         ]
     lines += [
@@ -201,7 +232,9 @@ def report() -> tuple[str, CrisisFigures | None]:
         f"- without the rework probes ({', '.join(sorted(rework))}: 170 everyday remarks such as "
         "“ze heeft vannacht slecht geslapen”, a kind of message no other batch has): "
         f"{_line(cv.figures(crisis_model.THRESHOLD, others))}",
-        f"- the highest threshold that keeps cross-validated recall ≥ {recall_aim:.2f}: {chosen}",
+        f"- the highest threshold that keeps cross-validated recall ≥ {recall_aim:.2f}: {chosen}; "
+        "below the threshold used, since at it the model fails the false-alarm target even on "
+        "the sets it learned from",
         "",
         "| threshold | recall | false alarms |",
         "|---|---|---|",
