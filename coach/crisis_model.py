@@ -46,10 +46,10 @@ RULE_WEIGHT = 1.0  # the scale of the rules' signals next to the n-gram features
 # (scripts/crisis_report.py `training_threshold`). The highest threshold that keeps recall at
 # 0.98 in leave-one-batch-out cross-validation is lower (0.15) and then fails that target.
 THRESHOLD = 0.2
-# The full crisis answer, which interrupts whatever the worker was doing, from this probability:
-# the lowest threshold at which grouped cross-validation keeps false alarms near the 5% aim
-# (5.8% at 0.9, recall 0.66 there; results/crisis-report.md). Between the two thresholds the
-# worker gets the help numbers in one line with the normal answer.
+# The full crisis answer, which interrupts whatever the worker was doing, from this probability
+# on (or from THRESHOLD when the rules fire too): the lowest threshold at which grouped
+# cross-validation keeps the classifier's false alarms near the 5% aim (5.8% at 0.9; see
+# results/crisis-report.md). Below it the worker gets the help numbers in one line instead.
 CERTAIN = 0.9
 
 
@@ -188,13 +188,15 @@ def _fingerprint() -> str:
 
 
 def assess(text: str) -> crisis.Assessment:
-    """Two tiers. At `CERTAIN` or above: a crisis, answered with the fixed crisis answer (the
-    kind from the rules when they fire, else from the second classifier). From `THRESHOLD`:
-    possibly a crisis, the help numbers go with the normal answer in one line. The classifier
-    decides alone: letting the rules' strong phrases fire as well gained no recall on batch 8
-    (never used to tune the rules) and added false alarms."""
+    """Two tiers. The fixed crisis answer when the classifier is sure (`CERTAIN`) or when the
+    rules fire and the classifier finds it plausible (`THRESHOLD`); the kind from the rules when
+    they fire, else from the second classifier. Otherwise, from `THRESHOLD`: possibly a crisis,
+    and the help numbers go with the normal answer in one line."""
     model = classifier()
     probability = model.probabilities([text])[0]
-    if probability >= CERTAIN:
-        return crisis.Assessment(kind=crisis.rules_detect(text) or model.kind(text))
-    return crisis.Assessment(possible=bool(probability >= THRESHOLD))
+    if probability < THRESHOLD:
+        return crisis.Assessment()
+    rules = crisis.rules_detect(text)
+    if probability >= CERTAIN or rules is not None:
+        return crisis.Assessment(kind=rules or model.kind(text))
+    return crisis.Assessment(possible=True)
