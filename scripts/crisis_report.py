@@ -1,10 +1,11 @@
 """Recall and false alarms of the crisis detector, measured honestly (`make crisis-report`).
 
 The detector is a classifier (coach/crisis_model.py) over the wording and the cues of the
-rules in coach/crisis.py. Three kinds of figures, from most to least trustworthy:
+rules in coach/crisis.py, in two tiers (the crisis answer; the help numbers in one line with
+the normal answer). Three kinds of figures, from most to least trustworthy:
 
-- the held-out batch (status "untouched"): written before the classifier was measured,
-  measured once, its first measurement recorded in the file;
+- the held-out batches (status "untouched"): written before they were measured, each
+  measurement recorded in the file;
 - leave-one-batch-out cross-validation over the training sets: each batch is predicted by a
   model trained on the other batches only (the cues it uses were tuned on all of them, so
   this is still somewhat optimistic);
@@ -42,7 +43,7 @@ from scripts.privacy_report import (  # noqa: E402
 )
 
 OUTPUT = ROOT / "results" / "crisis-report.md"
-THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
 def count(items: Sequence[tuple[str, CrisisKind | None]], got: Sequence[CrisisKind | None]) -> CrisisFigures:
@@ -64,6 +65,46 @@ def count(items: Sequence[tuple[str, CrisisKind | None]], got: Sequence[CrisisKi
             if kind is not expected:
                 fig.kind_errors.append(f"{expected.name} as {kind.name}: {text}")
     return fig
+
+
+@dataclass(frozen=True)
+class Tiers:
+    """What the worker gets, per kind of message: the crisis answer, the help line, or neither."""
+
+    crisis_messages: int
+    crisis_answers: int  # crisis messages answered with the crisis answer
+    crisis_lines: int  # crisis messages answered with the help line (and the normal answer)
+    ordinary_messages: int
+    ordinary_answers: int  # ordinary messages answered with the crisis answer: false alarms
+    ordinary_lines: int  # ordinary messages that got the help line with their answer
+
+    @property
+    def numbers_shown(self) -> float:
+        return (self.crisis_answers + self.crisis_lines) / self.crisis_messages
+
+    def line(self) -> str:
+        c, o = self.crisis_messages, self.ordinary_messages
+        return (
+            f"help numbers at once for {self.crisis_answers + self.crisis_lines}/{c} crisis messages "
+            f"= {self.numbers_shown:.3f} ({self.crisis_answers} crisis answers, {self.crisis_lines} "
+            f"help line(s)); ordinary messages: crisis answer {self.ordinary_answers}/{o} = "
+            f"{self.ordinary_answers / o:.1%}, help line {self.ordinary_lines}/{o} = "
+            f"{self.ordinary_lines / o:.1%}"
+        )
+
+
+def tiers(items: Sequence[tuple[str, CrisisKind | None]]) -> Tiers:
+    found = [(kind is not None, crisis.assess(text)) for text, kind in items]
+    real = [a for is_crisis, a in found if is_crisis]
+    ordinary = [a for is_crisis, a in found if not is_crisis]
+    return Tiers(
+        len(real),
+        sum(a.kind is not None for a in real),
+        sum(a.possible for a in real),
+        len(ordinary),
+        sum(a.kind is not None for a in ordinary),
+        sum(a.possible for a in ordinary),
+    )
 
 
 def _items(examples: Sequence[Example]) -> list[tuple[str, CrisisKind | None]]:
@@ -158,6 +199,20 @@ def _mark(ok: bool) -> str:
     return "✅" if ok else "❌"
 
 
+def _tier_lists(items: Sequence[tuple[str, CrisisKind | None]]) -> dict[str, list[str]]:
+    """The held-out messages that did not get what they should, by what they got."""
+    out: dict[str, list[str]] = {"line_only": [], "missed": [], "alarms": [], "lines": []}
+    for text, kind in items:
+        got = crisis.assess(text)
+        if kind is not None and got.kind is None:
+            out["line_only" if got.possible else "missed"].append(f"{kind.name}: {text}")
+        elif kind is None and got.kind is not None:
+            out["alarms"].append(f"{got.kind.name}: {text}")
+        elif kind is None and got.possible:
+            out["lines"].append(text)
+    return out
+
+
 def report() -> tuple[str, CrisisFigures | None]:
     recall_aim, alarm_aim = TARGETS["crisis_recall"], TARGETS["false_alarm"]
     batches = load_blind_batches()
@@ -166,75 +221,81 @@ def report() -> tuple[str, CrisisFigures | None]:
     held = measure_crisis(held_items) if held_out else None
     held_rules = count(held_items, [crisis.rules_detect(t) for t, _ in held_items])
     cv = cross_validate()
-    cv_fig = cv.figures(crisis_model.THRESHOLD)
-    chosen = cv.threshold(recall_aim)
     by_training = training_threshold(alarm_aim)
     rework = {e.group for e in cv.examples if e.group.endswith(":rework")}
     others = {e.group for e in cv.examples} - rework
+    low, high = crisis_model.THRESHOLD, crisis_model.CERTAIN
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Crisis detector report",
         "",
-        f"Written by `make crisis-report` on {when}. The detector (`coach.crisis.detect`) is a "
+        f"Written by `make crisis-report` on {when}. The detector (`coach.crisis.assess`) is a "
         "logistic regression over character and word n-grams of the message and the cues of the "
         "rules in `coach/content/crisis.yml` (question form, past, now, a labelled client, ...), "
-        "trained on every labelled set except the held-out batch (`coach/crisis_model.py`). A "
-        f"message is a crisis at probability ≥ {crisis_model.THRESHOLD} ({by_training} by the rule: the "
-        f"lowest threshold, so the most recall, at which the trained model keeps false alarms ≤ "
-        f"{alarm_aim:.0%} on the sets it learned from). The kind comes from the rules when "
-        "they fire, else from a second classifier. The rules no longer decide on their own: on "
-        "batch 8, which they were never tuned on, letting their strong phrases fire as well "
-        "gained no recall and added false alarms. Target (issue 5): recall ≥ "
+        "trained on every labelled set except the held-out batches (`coach/crisis_model.py`). "
+        "It answers in two tiers:",
+        "",
+        f"- **crisis answer** (the fixed answer with 112, 113, Veilig Thuis, the crisis service "
+        f"and for abuse the meldcode; it interrupts the flow): probability ≥ {high}, or ≥ {low} "
+        "when the hand-written rules fire too. The kind comes from the rules when they fire, "
+        "else from a second classifier;",
+        f"- **help line** (one line with 112, 113, Veilig Thuis and the crisis service, before the "
+        f"normal answer; the flow goes on): probability ≥ {low} otherwise.",
+        "",
+        f"{low} is the lowest threshold at which the trained model keeps false alarms ≤ "
+        f"{alarm_aim:.0%} on the sets it learned from ({by_training} by that rule today); {high} "
+        "the lowest at which leave-one-batch-out cross-validation keeps the classifier's own "
+        f"false alarms near {alarm_aim:.0%} (table below). Target (issue 5): recall ≥ "
         f"{recall_aim:.2f} on real crisis messages, false alarms ≤ {alarm_aim:.0%} on ordinary "
         "messages about the same topics. All messages are invented.",
         "",
     ]
     if held is not None:
+        both = tiers(held_items)
+        line_rate = both.ordinary_lines / both.ordinary_messages
         lines += [
-            "## Held-out figure",
+            "## Held-out figures: what a worker gets",
             "",
-            f"{', '.join(b.name for b in held_out)}: written and committed before the classifier "
-            "was measured on anything, nothing tuned on it. Measured when the classifier was done "
-            "(recall 1.000, false alarms 19.0%) and once more after 30 answers typed in a flow "
-            "(“cliënt A”, which the flow test showed it took for a crisis) joined its training "
-            "data, at the threshold below (the earlier rule, the highest threshold that keeps "
-            "cross-validated recall ≥ 0.98, then fell to 0.15, where the model fails the "
-            "false-alarm target on its own training sets):",
+            f"{', '.join(b.name for b in held_out)}: written and committed before the two tiers "
+            "were built, nothing tuned on them (batch 9 was measured on the earlier one-tier "
+            "classifier and on the rules first; batch 10 is new). The most honest estimate:",
             "",
-            f"- recall **{held.detected}/{held.crisis_messages} = {held.recall:.3f}** "
-            f"(target ≥ {recall_aim:.2f} {_mark(held.recall >= recall_aim)})",
-            f"- false alarms **{held.false_alarms}/{held.questions} = {held.false_alarm_rate:.1%}** "
+        ]
+        for batch in held_out:
+            lines.append(f"- {batch.name}: {tiers(batch.items).line()}")
+        lines += [
+            f"- together: {both.line()}",
+            "",
+            f"- help numbers at once for a real crisis: **{both.numbers_shown:.3f}** (target ≥ "
+            f"{recall_aim:.2f} {_mark(both.numbers_shown >= recall_aim)})",
+            f"- the full crisis answer for a real crisis: **{held.recall:.3f}** "
+            f"({_mark(held.recall >= recall_aim)} if the target means the full answer)",
+            f"- the crisis answer for an ordinary message (false alarm): **{held.false_alarm_rate:.1%}** "
             f"(target ≤ {alarm_aim:.0%} {_mark(held.false_alarm_rate <= alarm_aim)})",
-            f"- right kind among detected: {held.right_kind}/{held.detected}",
+            f"- the help line with an ordinary message: **{line_rate:.1%}** "
+            "(the price of not missing any; a line, not an interruption)",
             "",
-            "As recorded in the file at the last measurement: "
-            + "; ".join(row for b in held_out for row in b.first_run[-1:]),
+            f"The rules alone on the same batches: {_line(held_rules)}.",
             "",
-            f"The rules alone on the same batch: {_line(held_rules)}. The classifier buys recall "
-            "with false alarms: on wording nobody tuned on it misses little, but it also answers "
-            "ordinary messages about the same topics with the crisis answer, mostly events that "
-            "are over (“het vuurtje van gisteren is gedoofd”) and everyday remarks with a topic "
-            "word. Neither meets both targets on fresh wording; the false alarms are what is "
-            "left to do (more labelled everyday remarks and resolved events, a cue for “it is "
-            "over”).",
+            "As recorded in the files at each measurement:",
+            "",
+            *[f"- {b.name}: {row}" for b in held_out for row in b.first_run],
             "",
         ]
     lines += [
-        "## Cross-validated figure (leave one batch out)",
+        "## Cross-validated figures (leave one batch out)",
         "",
         f"{len(cv.examples)} messages in {len({e.group for e in cv.examples})} batches (the "
         "sections of crisis_messages.yml and crisis_blind.yml to crisis_blind8.yml); each batch "
-        "is predicted by a classifier trained on the other batches only. The second honest "
-        "estimate; somewhat optimistic, since the rules' cues were tuned on these batches.",
+        "is predicted by a classifier trained on the other batches only (the classifier alone, "
+        "without the rules' second say). Somewhat optimistic, since the rules' cues were tuned "
+        "on these batches.",
         "",
-        f"- at the threshold {crisis_model.THRESHOLD}: **{_line(cv_fig)}** "
-        f"(targets {_mark(cv_fig.recall >= recall_aim)} / {_mark(cv_fig.false_alarm_rate <= alarm_aim)})",
+        f"- the help numbers (≥ {low}): **{_line(cv.figures(low))}**",
+        f"- the crisis answer (≥ {high}): **{_line(cv.figures(high))}**",
         f"- without the rework probes ({', '.join(sorted(rework))}: 170 everyday remarks such as "
         "“ze heeft vannacht slecht geslapen”, a kind of message no other batch has): "
-        f"{_line(cv.figures(crisis_model.THRESHOLD, others))}",
-        f"- the highest threshold that keeps cross-validated recall ≥ {recall_aim:.2f}: {chosen}; "
-        "below the threshold used, since at it the model fails the false-alarm target even on "
-        "the sets it learned from",
+        f"≥ {low}: {_line(cv.figures(low, others))}; ≥ {high}: {_line(cv.figures(high, others))}",
         "",
         "| threshold | recall | false alarms |",
         "|---|---|---|",
@@ -245,14 +306,14 @@ def report() -> tuple[str, CrisisFigures | None]:
             f"| {t} | {fig.detected}/{fig.crisis_messages} = {fig.recall:.3f} "
             f"| {fig.false_alarms}/{fig.questions} = {fig.false_alarm_rate:.1%} |"
         )
-    lines += ["", "Per batch, at the threshold:", "", "| batch | recall | false alarms |", "|---|---|---|"]
+    lines += ["", f"Per batch, at {low}:", "", "| batch | recall | false alarms |", "|---|---|---|"]
     for group in sorted({e.group for e in cv.examples}):
-        lines.append(f"| {group} | {_figures(cv.figures(crisis_model.THRESHOLD, {group}))} |")
+        lines.append(f"| {group} | {_figures(cv.figures(low, {group}))} |")
     tuning = measure_crisis(load_crisis_set())
     rules_tuning = count(load_crisis_set(), [crisis.rules_detect(t) for t, _ in load_crisis_set()])
     lines += [
         "",
-        "## Per set (the classifier is trained on all but the held-out batch: optimistic)",
+        "## Per set: the crisis answer (trained on all but the held-out batches: optimistic)",
         "",
         "| set | status | messages | recall now | false alarms now "
         "| rules alone: recall | rules alone: false alarms | at first sight |",
@@ -266,9 +327,6 @@ def report() -> tuple[str, CrisisFigures | None]:
         first = batch.first_run[-1] if batch.first_run else "–"
         row = f"{len(batch.items)} | {_figures(fig)} | {_figures(rules)} | {first}"
         lines.append(f"| {batch.name} | {batch.status} | {row} |")
-    lines += ["", "First measurements of each blind batch, as recorded in the files:", ""]
-    for batch in batches:
-        lines += [f"- {batch.name}: {row}" for row in batch.first_run]
     speed = latency([text for text, _ in load_crisis_set()][:300])
     lines += [
         "",
@@ -283,12 +341,16 @@ def report() -> tuple[str, CrisisFigures | None]:
         "keyed by the data, the rules and the code) and loaded from there next time.",
     ]
     if held is not None:
-        lines += ["", "## Held-out batch: crisis messages missed", ""]
-        lines += [f"- {row}" for row in held.misses] or ["- none"]
-        lines += ["", "## Held-out batch: false alarms", ""]
-        lines += [f"- {row}" for row in held.alarms] or ["- none"]
-        lines += ["", "## Held-out batch: detected as another kind", ""]
-        lines += [f"- {row}" for row in held.kind_errors] or ["- none"]
+        found = _tier_lists(held_items)
+        sections = [
+            ("crisis messages that got only the help line", found["line_only"]),
+            ("crisis messages that got nothing", found["missed"]),
+            ("ordinary messages that got the crisis answer", found["alarms"]),
+            ("ordinary messages that got the help line", found["lines"]),
+        ]
+        for title, rows in sections:
+            lines += ["", f"## Held-out batches: {title}", ""]
+            lines += [f"- {row}" for row in rows] or ["- none"]
     return "\n".join(lines) + "\n", held
 
 

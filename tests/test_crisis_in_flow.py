@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from coach import content
+from coach.crisis import safety_line
 from tests.rasa_stack import RasaStack
 from tests.test_chat import _chat
 
@@ -33,3 +34,18 @@ def test_a_question_about_the_topic_is_answered_as_content(tmp_path: Path, rasa_
     openings = content.load("crisis")["answer"]["openings"].values()
     assert not any(opening in output for opening in openings)  # no crisis answer for a knowledge question
     assert "Bron:" in output or "Hiermee kan ik je helpen" in output
+
+
+def test_an_unsure_message_gets_the_help_numbers_and_the_flow_goes_on(
+    tmp_path: Path, rasa_stack: RasaStack
+) -> None:
+    output = _chat(
+        tmp_path,
+        rasa_stack,
+        "hoi\n2\ncliënt A\nhij heeft wel eens gezegd dat het leven zwaar is\nexit\n",
+    )
+    line = safety_line()
+    assert line in output  # the help numbers in one line ...
+    openings = content.load("crisis")["answer"]["openings"].values()
+    assert not any(opening in output for opening in openings)  # ... not the crisis answer
+    assert "vraag 2 van 8" in output.split(line, 1)[1]  # the message answered question 1
