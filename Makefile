@@ -48,7 +48,7 @@ $(MODEL): $(TRAINING_DATA) $(RASA_ENV)/.complete
 		--out models --fixed-model-name deuropener; \
 	echo "==> trained in $$(( $$(date +%s) - start )) s"
 
-run: setup $(MODEL)
+run: setup $(MODEL) crisis-model
 	$(PY) -m bot run
 
 chat: $(APP_ENV)/.complete
@@ -61,7 +61,7 @@ lint: $(APP_ENV)/.complete
 	$(APP_ENV)/bin/ruff check .
 	$(APP_ENV)/bin/ruff format --check .
 
-unit: setup $(MODEL)
+unit: setup $(MODEL) crisis-model
 	$(PY) -m pytest
 
 conversation-tests: $(MODEL)
@@ -117,6 +117,12 @@ bench-train: setup
 	$(PY) scripts/bench_serving.py train
 
 # Crisis detector: recall and false alarms per labelled set, the held-out batch apart.
+# The crisis classifier is trained at first use and cached (coach/crisis_model.py); train it
+# here, once, so no bot process started by `run` or the tests spends half a minute on it.
+.PHONY: crisis-model
+crisis-model: $(APP_ENV)/.complete
+	$(PY) -c "from coach import crisis_model; crisis_model.classifier()"
+
 .PHONY: crisis-report
 crisis-report: $(APP_ENV)/.complete
 	$(PY) scripts/crisis_report.py results/crisis-report.md
