@@ -241,6 +241,7 @@ def safety_line() -> str:
     return content.load("crisis")["answer"]["possible"]
 
 
+@cache
 def answer(kind: CrisisKind) -> str:
     """The fixed Dutch answer for a crisis of this kind: short enough for a phone screen."""
     data = content.load("crisis")["answer"]

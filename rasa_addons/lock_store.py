@@ -133,13 +133,6 @@ class FairRedisLockStore(LockStore):
         except redis.RedisError as exc:  # the ticket lapses by itself after its lifetime
             log.warning("Could not release the lock of conversation '%s': %s", conversation_id, exc)
 
-    def update_lock(self, conversation_id: str) -> None:
-        self.red.zremrangebyscore(self._key(conversation_id), "-inf", time.time())
-
-    def is_someone_waiting(self, conversation_id: str) -> bool:
-        self.update_lock(conversation_id)
-        return bool(self.red.zcard(self._key(conversation_id)))
-
     # --- Rasa's storage interface (for callers that read a whole lock) --------------------------
 
     def get_lock(self, conversation_id: str) -> TicketLock | None:

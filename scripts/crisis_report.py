@@ -128,10 +128,6 @@ class CrossValidation:
         ]
         return count(items, got)
 
-    def threshold(self, recall: float) -> float:
-        """The highest threshold (fewest false alarms) that keeps cross-validated recall."""
-        return max((t for t in THRESHOLDS if self.figures(t).recall >= recall), default=min(THRESHOLDS))
-
 
 def cross_validate(examples: Sequence[Example] | None = None) -> CrossValidation:
     """Leave one batch out: each batch predicted by a classifier trained on the others."""
