@@ -270,13 +270,12 @@ def report() -> tuple[str, CrisisFigures | None]:
         lines += [
             "## Held-out figures: what a worker gets",
             "",
-            f"{', '.join(b.name for b in held_out)}: written and committed before the two tiers "
-            "were built, nothing tuned on them (batch 9 was measured on the earlier one-tier "
-            "classifier and on the rules first; batch 10 is new). The most honest estimate:",
+            "Batches written and committed before the detector they measure, nothing tuned on "
+            "them; each one's status says when. The most honest estimate:",
             "",
         ]
         for batch in held_out:
-            lines.append(f"- {batch.name}: {tiers(batch.items).line()}")
+            lines.append(f"- {batch.name} ({batch.status}): {tiers(batch.items).line()}")
         lines += [
             f"- together: {both.line()}",
             "",
