@@ -213,10 +213,11 @@ async def registered(
     return workers, users
 
 
-async def bench_full(work: Path, workers: int, rounds: int) -> dict[str, Any]:
+async def bench_full(work: Path, workers: int, rounds: int, replicas: int) -> dict[str, Any]:
     with FakeBotApi() as api, postgres_database() as app_db, postgres_database() as tracker_db:
-        cluster = Cluster(work / "full", api.url, api.token, app_db, tracker_db, REDIS)
-        (work / "full").mkdir()
+        folder = work / f"full-{replicas}"
+        cluster = Cluster(folder, api.url, api.token, app_db, tracker_db, REDIS, replicas=replicas)
+        folder.mkdir()
         started = time.monotonic()
         with cluster:
             first, _ = await registered(cluster, api, 1, 900_000)
@@ -228,7 +229,7 @@ async def bench_full(work: Path, workers: int, rounds: int) -> dict[str, Any]:
             load_workers, load_users = await registered(cluster, api, workers, 920_000)
             await telegram_load(load_workers, load_users, 1, 0.0)  # warm every replica and connection
             rasa = cluster.of("rasa")[0].process
-            sampler = profile(rasa.pid, PROFILE_SECONDS, work / "full.prof") if rasa else None
+            sampler = profile(rasa.pid, PROFILE_SECONDS, folder / "full.prof") if rasa else None
             concurrent = await telegram_load(load_workers, load_users, rounds, 0.0)
             if sampler is not None:
                 sampler.wait()
@@ -244,7 +245,7 @@ async def bench_full(work: Path, workers: int, rounds: int) -> dict[str, Any]:
                 "rss_mib": max(memory, cluster.rss()) // 2**20,
                 "unanswered": unanswered(app_db),
                 "errors_in_logs": cluster.errors_in_logs()[:3],
-                "profile": profile_summary(work / "full.prof"),
+                "profile": profile_summary(folder / "full.prof"),
             }
 
 
@@ -390,11 +391,11 @@ def main() -> int:
         if args.what == "serve":
             workers = args.workers or 20
             stock = asyncio.run(bench_stock(work, workers, args.rounds))
-            full = asyncio.run(bench_full(work, workers, args.rounds))
-            save(
-                "serve",
-                {"workers": workers, "rounds": args.rounds, "pace_s": PACE, "stock": stock, "full": full},
-            )
+            full = asyncio.run(bench_full(work, workers, args.rounds, replicas=2))
+            # The same path on one replica of each kind: how this 2-core machine would run it.
+            single = asyncio.run(bench_full(work, workers, args.rounds, replicas=1))
+            runs = {"stock": stock, "full": full, "single": single}
+            save("serve", {"workers": workers, "rounds": args.rounds, "pace_s": PACE, **runs})
         elif args.what == "soak":
             save("soak", asyncio.run(soak(work, args.workers or 50, args.minutes)))
         elif args.what == "train":

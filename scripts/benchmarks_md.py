@@ -25,19 +25,39 @@ def _mark(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
-def _row(label: str, stock: dict[str, Any], full: dict[str, Any]) -> str:
+def _row(label: str, *runs: dict[str, Any]) -> str:
     def cell(f: dict[str, Any]) -> str:
         errors = f" ({f['errors']} errors)" if f["errors"] else ""
         figures = f"{f['msg_per_s']} msg/s · p50 {f['p50_ms']} ms · p95 {f['p95_ms']} ms"
         return f"{figures} · {f['messages']} msgs{errors}"
 
-    return f"| {label} | {cell(stock)} | {cell(full)} |"
+    return f"| {label} | {' | '.join(cell(f) for f in runs)} |"
+
+
+def _verdict(name: str, full: dict[str, Any], stock: dict[str, Any], workers: int) -> list[str]:
+    """The issue's targets for one full-path run."""
+    ratio = full["concurrent"]["msg_per_s"] / stock["concurrent"]["msg_per_s"]
+    return [
+        f"**{name}:** throughput ratio at {workers} workers (full / stock) **{ratio:.2f}×** "
+        f"(target ≥ {TARGETS['ratio']:.0f}×: {_mark(ratio >= TARGETS['ratio'])}); "
+        f"p95 {full['concurrent']['p95_ms']} ms flat out, {full['paced']['p95_ms']} ms at a phone pace "
+        f"(target ≤ {TARGETS['p95_ms']} ms: {_mark(full['paced']['p95_ms'] <= TARGETS['p95_ms'])} at a "
+        f"phone pace, {_mark(full['concurrent']['p95_ms'] <= TARGETS['p95_ms'])} flat out); "
+        f"cold start {full['cold_start_s']} s (target ≤ {TARGETS['cold_start_s']} s: "
+        f"{_mark(full['cold_start_s'] <= TARGETS['cold_start_s'])}); "
+        f"memory {full['rss_mib']} MiB (target ≤ {TARGETS['rss_mib']} MiB: "
+        f"{_mark(full['rss_mib'] <= TARGETS['rss_mib'])}); unanswered after the run: {full['unanswered']}.",
+        "",
+    ]
 
 
 def _serve(data: dict[str, Any]) -> list[str]:
     stock, full = data["stock"], data["full"]
-    ratio = full["concurrent"]["msg_per_s"] / stock["concurrent"]["msg_per_s"]
-    m = data["machine"]
+    runs = [("stock", stock), ("full path, 2 replicas of each kind", full)]
+    if data.get("single"):
+        runs.append(("full path, 1 replica of each kind", data["single"]))
+    m, workers = data["machine"], data["workers"]
+    figures = [f for _, f in runs]
     lines = [
         "## Stock Rasa serving and the full path, side by side",
         "",
@@ -46,47 +66,35 @@ def _serve(data: dict[str, Any]) -> list[str]:
         "",
         "- **Stock**: `rasa run` with the REST channel and its defaults (in-memory tracker and lock store, "
         "INFO logging) and one action server; the workers are REST clients.",
-        "- **Full path**: fake Telegram Bot API → nginx → 2 bot processes (webhook) → nginx → 2 Rasa "
-        "servers → nginx → 2 action servers; PostgreSQL (application database, tracker store) and Redis "
-        "(lock store). "
+        "- **Full path**: fake Telegram Bot API → nginx → bot processes (webhook) → nginx → Rasa "
+        "servers → nginx → action servers; PostgreSQL (application database, tracker store) and Redis "
+        "(lock store). Two replicas of each kind is the scale-out deployment (the multi-replica test); "
+        "one of each is how a single machine would run it, where replicas share the same cores. "
         "Latency is from the update's POST to the bot's last message of the answer at the fake Bot API.",
         "",
-        "| load | stock | full path |",
-        "|---|---|---|",
-        _row("1 worker, one message after another", stock["sequential"], full["sequential"]),
-        _row(f"{data['workers']} workers at once, no pause", stock["concurrent"], full["concurrent"]),
+        f"| load | {' | '.join(name for name, _ in runs)} |",
+        "|---|" + "---|" * len(runs),
+        _row("1 worker, one message after another", *(f["sequential"] for f in figures)),
+        _row(f"{workers} workers at once, no pause", *(f["concurrent"] for f in figures)),
         _row(
-            f"{data['workers']} workers at a phone pace ({data['pace_s']:.0f} s per turn)",
-            stock["paced"],
-            full["paced"],
+            f"{workers} workers at a phone pace ({data['pace_s']:.0f} s per turn)",
+            *(f["paced"] for f in figures),
         ),
-        f"| cold start to first answer | {stock['cold_start_s']} s | {full['cold_start_s']} s |",
-        f"| resident memory, whole stack | {stock['rss_mib']} MiB | {full['rss_mib']} MiB |",
-        "",
-        f"Throughput ratio at {data['workers']} workers (full / stock): **{ratio:.2f}×** "
-        f"(target ≥ {TARGETS['ratio']:.0f}×: {_mark(ratio >= TARGETS['ratio'])}).",
-        f"Full-path p95 at {data['workers']} workers: {full['concurrent']['p95_ms']} ms flat out, "
-        f"{full['paced']['p95_ms']} ms at a phone pace (target ≤ {TARGETS['p95_ms']} ms: "
-        f"{_mark(full['paced']['p95_ms'] <= TARGETS['p95_ms'])} at a phone pace, "
-        f"{_mark(full['concurrent']['p95_ms'] <= TARGETS['p95_ms'])} flat out).",
-        f"Cold start: {full['cold_start_s']} s (target ≤ {TARGETS['cold_start_s']} s: "
-        f"{_mark(full['cold_start_s'] <= TARGETS['cold_start_s'])}). "
-        f"Memory: {full['rss_mib']} MiB "
-        f"(target ≤ {TARGETS['rss_mib']} MiB: {_mark(full['rss_mib'] <= TARGETS['rss_mib'])}).",
-        f"Unanswered messages after the run: {full['unanswered']}.",
+        "| cold start to first answer | " + " | ".join(f"{f['cold_start_s']} s" for f in figures) + " |",
+        "| resident memory, whole stack | " + " | ".join(f"{f['rss_mib']} MiB" for f in figures) + " |",
         "",
     ]
-    if stock.get("profile") and full.get("profile"):
+    for name, run in runs[1:]:
+        lines += _verdict(name.capitalize(), run, stock, workers)
+    profiled = [(name, f["profile"]) for name, f in runs if f.get("profile")]
+    if len(profiled) > 1:
         lines += [
             "Where a Rasa server's time goes while the workers talk at once (py-spy, share of samples; "
             "the buckets overlap, e.g. an action call inside a policy loop):",
             "",
-            "| | stock Rasa | a Rasa server of the full path |",
-            "|---|---|---|",
-            *(
-                f"| {name} | {stock['profile'].get(name, 0)} % | {full['profile'].get(name, 0)} % |"
-                for name in full["profile"]
-            ),
+            f"| | {' | '.join(name for name, _ in profiled)} |",
+            "|---|" + "---|" * len(profiled),
+            *(f"| {b} | {' | '.join(f'{p.get(b, 0)} %' for _, p in profiled)} |" for b in profiled[0][1]),
             "",
         ]
     return lines

@@ -148,6 +148,10 @@ class Cluster:
     def action_url(self) -> str:
         return f"http://127.0.0.1:{self.action_door}/webhook"
 
+    @property
+    def tf_threads(self) -> int:
+        return max(1, (os.cpu_count() or 1) // self.replicas)
+
     def of(self, kind: str) -> list[Replica]:
         return [p for p in self.processes if p.kind == kind]
 
@@ -195,9 +199,9 @@ class Cluster:
                 TICKET_LOCK_LIFETIME="10",
                 SQL_POOL_SIZE="10",
                 SQL_MAX_OVERFLOW="20",
-                # One TensorFlow thread per Rasa server: the replicas share the cores between them.
-                TF_INTER_OP_PARALLELISM_THREADS="1",
-                TF_INTRA_OP_PARALLELISM_THREADS="1",
+                # The replicas share the cores: TensorFlow threads per Rasa server to match.
+                TF_INTER_OP_PARALLELISM_THREADS=str(self.tf_threads),
+                TF_INTRA_OP_PARALLELISM_THREADS=str(self.tf_threads),
             )
             self.processes.append(
                 Replica("rasa", i, port, args, env, self.work / f"rasa-{i}.log", f"http://127.0.0.1:{port}/")
