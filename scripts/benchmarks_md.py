@@ -106,8 +106,8 @@ def _soak(data: dict[str, Any]) -> list[str]:
     return [
         "## Soak",
         "",
-        f"Measured {data['measured']} by `make soak`: the full path as above, {data['workers']} workers "
-        f"at a phone pace for {data['minutes']:.0f} minutes (loopback only).",
+        f"Measured {data['measured']} by `make soak`: the full path with 2 replicas of each kind, "
+        f"{data['workers']} workers at a phone pace for {data['minutes']:.0f} minutes (loopback only).",
         "",
         f"- {load['messages']} messages answered ({load['msg_per_s']} msg/s), p50 {load['p50_ms']} ms, "
         f"p95 {load['p95_ms']} ms; {load['errors']} errors; {data['unanswered']} messages left unanswered.",
