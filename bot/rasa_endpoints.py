@@ -1,10 +1,11 @@
 """Rasa's endpoints (action server, tracker store, lock store), chosen by environment variables.
 
-Embedded default: the tracker store in a SQLite file and Rasa's in-memory lock store (one Rasa
-process). Scale-out: `RASA_TRACKER_DB_URL=postgresql://...` puts the tracker store in
-PostgreSQL and `REDIS_URL=redis://...` the lock store in Redis, so several Rasa servers can
-serve the same conversations. The launcher writes the result to `data/endpoints.yml`;
-`python -m bot endpoints` prints it for a Rasa server started by other means.
+Embedded default: our tracker store (rasa_addons/tracker_store.py) in a SQLite file and Rasa's
+in-memory lock store (one Rasa process). Scale-out: `RASA_TRACKER_DB_URL=postgresql://...` puts
+the tracker store in PostgreSQL and `REDIS_URL=redis://...` the lock store in Redis, so several
+Rasa servers can serve the same conversations. The launcher writes the result to
+`data/endpoints.yml`; `python -m bot endpoints` prints it for a Rasa server started by other
+means.
 """
 
 from __future__ import annotations
@@ -22,17 +23,20 @@ REDIS_KEY_PREFIX = "deuropener"
 # can't (see its docstring). It is imported by the Rasa server: the project folder must be on
 # its PYTHONPATH (the launcher and the Makefile set it).
 FAIR_REDIS_LOCK_STORE = "rasa_addons.lock_store.FairRedisLockStore"
+# Rasa's SQL tracker store plus one snapshot row per conversation: a message reads its
+# conversation in one row instead of replaying every event row (see its docstring).
+SNAPSHOT_TRACKER_STORE = "rasa_addons.tracker_store.SnapshotSQLTrackerStore"
 
 
 def tracker_store(url: str) -> dict[str, Any]:
-    """Rasa's SQL tracker store for a SQLAlchemy URL (sqlite:///path or postgresql://...)."""
+    """Our SQL tracker store for a SQLAlchemy URL (sqlite:///path or postgresql://...)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return {"type": "SQL", "dialect": "sqlite", "db": parsed.database}
+        return {"type": SNAPSHOT_TRACKER_STORE, "dialect": "sqlite", "db": parsed.database}
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"RASA_TRACKER_DB_URL must be sqlite:/// or postgresql:// (got {parsed.drivername})")
     store: dict[str, Any] = {
-        "type": "SQL",
+        "type": SNAPSHOT_TRACKER_STORE,
         "dialect": "postgresql",
         "url": parsed.host or "127.0.0.1",
         "port": parsed.port or 5432,

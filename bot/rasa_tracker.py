@@ -1,10 +1,12 @@
 """Rasa's tracker store (its SQL `events` table), read and written by the bot directly.
 
-Written to for two things only: forgetting a worker (/verwijder) and deleting events older
-than the retention period (bot.retention) — Rasa's HTTP API can replace a conversation's
-events but not delete them. Read for what Rasa made of a worker's latest message (intent,
-confidence, slots, the running form): one indexed query here instead of asking a Rasa server
-to load, rebuild and serialise the whole tracker for every turn (see BENCHMARKS.md).
+Written to for two things only: forgetting a worker (/verwijder) and deleting events older than
+the retention period (bot.retention) — Rasa's HTTP API can replace a conversation's events but
+not delete them. A conversation that loses events also loses its row in `tracker_snapshots`
+(rasa_addons/tracker_store.py), in the same transaction, so Rasa rebuilds it from what is left
+instead of bringing deleted events back. Read for what Rasa made of a worker's latest message
+(intent, confidence, slots, the running form): one indexed query here instead of asking a Rasa
+server to load, rebuild and serialise the whole tracker for every turn (see BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import normalise_url
 from bot.rasa_client import MESSAGE_REF, TurnInfo
+
+SNAPSHOT_TABLE = "tracker_snapshots"  # rasa_addons/tracker_store.py (Rasa's environment)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,14 @@ class RasaTrackerStore:
     def _delete(self, condition: str, params: dict[str, object], what: str) -> int:
         try:
             with self._engine.begin() as connection:
+                if inspect(connection).has_table(SNAPSHOT_TABLE):
+                    connection.execute(
+                        text(
+                            f"DELETE FROM {SNAPSHOT_TABLE} WHERE sender_id IN "
+                            f"(SELECT sender_id FROM events WHERE {condition})"
+                        ),
+                        params,
+                    )
                 return connection.execute(text(f"DELETE FROM events WHERE {condition}"), params).rowcount
         except SQLAlchemyError as exc:  # no conversations stored yet, or the store is elsewhere
             log.warning("Could not delete %s from Rasa's tracker store: %s", what, exc)

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from bot import rasa_endpoints
 from tests.fake_bot_api import FakeBotApi
 from tests.rasa_stack import RasaStack
 from tests.tcp_proxy import TcpProxy
@@ -72,10 +73,9 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
     # The action server's application database: this session's own, like its data key (the
     # developer's data/ would collect rows encrypted with the keys of earlier sessions).
     app_db = f"sqlite:///{work / 'app.db'}"
-    endpoints = work / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "{action_proxy.url}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tracker_db}"\n'
+    # The endpoints `make run` writes: our tracker store in SQLite, Rasa's in-memory lock store.
+    endpoints = rasa_endpoints.write_to(
+        work / "endpoints.yml", f"{action_proxy.url}/webhook", f"sqlite:///{tracker_db}", None
     )
     env = {
         **os.environ,
