@@ -29,6 +29,10 @@ class Settings:
     rasa_max_wait: float = 120.0  # a slow answer still arriving within this is delivered late
     pending_max_age: timedelta = timedelta(hours=1)  # then the worker is told it wasn't processed
     retry_interval: float = 5.0  # how often pending messages are retried
+    # Bot API requests a second for this bot process: Telegram allows a bot about 30 in all, so
+    # with N bot processes on one token give each 30 / N. 0: no limit (a Bot API server without
+    # one, such as the fake one in the benchmarks).
+    telegram_rate_limit: float = 30.0
     telegram_webhook_url: str | None = None  # public HTTPS URL: webhook mode instead of polling
     telegram_webhook_secret: str | None = None
     telegram_webhook_listen: str = "0.0.0.0"
@@ -63,6 +67,7 @@ class Settings:
             rasa_max_wait=float(env.get("RASA_MAX_WAIT_SECONDS", "120")),
             pending_max_age=timedelta(minutes=float(env.get("PENDING_MAX_MINUTES", "60"))),
             retry_interval=float(env.get("RETRY_INTERVAL_SECONDS", "5")),
+            telegram_rate_limit=float(env.get("TELEGRAM_RATE_LIMIT", "30")),
             telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
             telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
             telegram_webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN", "0.0.0.0"),

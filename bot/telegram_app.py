@@ -141,9 +141,11 @@ def build_application(settings: Settings, conversation: Conversation) -> Applica
         .token(settings.telegram_token)
         .update_queue(IntakeQueue(conversation))
         .concurrent_updates(True)  # users don't wait for each other; each user's order is kept
-        .rate_limiter(AIORateLimiter(max_retries=3))  # respects Telegram's flood limits and 429s
         .post_init(_post_init)
     )
+    if settings.telegram_rate_limit > 0:  # Telegram's flood limit, and its 429s retried
+        limiter = AIORateLimiter(overall_max_rate=settings.telegram_rate_limit, max_retries=3)
+        builder = builder.rate_limiter(limiter)
     if settings.telegram_api_base_url:  # e.g. a local Bot API server, or a fake one in tests
         url = settings.telegram_api_base_url.rstrip("/")
         builder = builder.base_url(f"{url}/bot").base_file_url(f"{url}/file/bot")

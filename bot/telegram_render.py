@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = int(MessageLimit.MAX_TEXT_LENGTH)  # 4096
 TYPING_REFRESH_SECONDS = 4.0  # Telegram shows "typing…" for about 5 s per chat action
+# "typing…" only for an answer that takes longer than this: a quicker one is there before the
+# indicator would show, and every chat action counts against Telegram's ~30 requests a second.
+TYPING_DELAY_SECONDS = 0.5
 SEND_ATTEMPTS = 4
 BACKOFF_SECONDS = 1.0  # doubled after each failed attempt: 1, 2, 4 s
 
@@ -160,8 +163,9 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> None:
 
 
 @contextlib.asynccontextmanager
-async def typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
-    """Show "typing…" in the chat while the body runs (renewed: Telegram drops it after ~5 s)."""
+async def typing(bot: Bot, chat_id: int, delay: float = TYPING_DELAY_SECONDS) -> AsyncIterator[None]:
+    """Show "typing…" in the chat while the body runs, once it has run `delay` seconds (renewed:
+    Telegram drops it after ~5 s)."""
 
     async def send_action() -> None:
         try:
@@ -170,6 +174,7 @@ async def typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
             log.debug("Could not send the typing action: %s", exc)
 
     async def keep_typing() -> None:
+        await asyncio.sleep(delay)
         while True:
             await send_action()
             await asyncio.sleep(TYPING_REFRESH_SECONDS)

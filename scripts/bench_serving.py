@@ -10,9 +10,10 @@ Telegram Bot API -> nginx -> 2 bot processes (webhook) -> nginx -> 2 Rasa server
 2 action servers, on PostgreSQL and Redis (tests/cluster.py). Each gets the same workload
 (tests/workload.py): 1 worker sending 100 messages one after another, then `--workers`
 simulated workers in multi-turn conversations at once, each typing the next line as soon as
-the answer is there (the most the stack can do), then the same workers at a phone pace (2 s
-to read and type). Cold start (starting the processes to the first answer) and the stack's
-resident memory are measured too.
+the answer is there (the most the stack can do), then the same workers at a phone pace (1-3 s
+to read and type, 2 s on average, starts spread over the first pause: people on phones don't
+type in lockstep; seeded, so stock and the full path get the same pauses). Cold start
+(starting the processes to the first answer) and the stack's resident memory are measured too.
 soak: the full path with 50 workers at a phone pace for 10 minutes; errors, lost messages,
 memory at the start and the end.
 train: a full `rasa train` into a scratch folder, timed.
@@ -43,16 +44,36 @@ sys.path.insert(0, str(ROOT))
 
 from bot.db import Database  # noqa: E402
 from bot.models import Direction, Message, Status  # noqa: E402
-from tests.cluster import MODEL, STARTUP_TIMEOUT, Cluster, Replica, free_port  # noqa: E402
+from tests.cluster import MODEL, STARTUP_TIMEOUT, Cluster, Replica, cpu_seconds, free_port  # noqa: E402
 from tests.conftest import postgres_database  # noqa: E402
 from tests.fake_bot_api import FakeBotApi  # noqa: E402
-from tests.workload import SCRIPTS, Tally, TelegramWorkers, converse_rest  # noqa: E402
+from tests.workload import SCRIPTS, Pauses, Tally, TelegramWorkers, converse_rest  # noqa: E402
 
 RESULTS = ROOT / "results" / "bench"
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-PACE = 2.0  # seconds a worker takes to read an answer and type the next line
+PACE = 2.0  # seconds a worker takes to read an answer and type the next line, on average
 SEQUENTIAL = 100
 PROFILE_SECONDS = 20  # py-spy samples a Rasa server this long while the workers talk at once
+
+
+def servers_cpu() -> dict[str, float]:
+    """CPU seconds used so far by the PostgreSQL and Redis servers on this machine."""
+    used = {"postgres": 0.0, "redis": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, fields = stat.read_text().split(" (", 1)[1].split(")", 1)
+        except (OSError, IndexError):
+            continue
+        kind = "postgres" if name.startswith("postgres") else "redis" if name.startswith("redis") else None
+        if kind:
+            values = fields.split()
+            used[kind] += (int(values[11]) + int(values[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+def cpu_per_message(before: dict[str, float], after: dict[str, float], messages: int) -> dict[str, float]:
+    """Milliseconds of CPU per answered message, per kind of process."""
+    return {k: round(1000 * (after[k] - before.get(k, 0.0)) / max(messages, 1), 1) for k in after}
 
 
 def figures(tally: Tally) -> dict[str, Any]:
@@ -117,11 +138,12 @@ async def rest_load(rasa_url: str, workers: int, rounds: int, pace: float, tag: 
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=workers + 5)) as client:
 
         async def one(i: int) -> None:
+            pauses = Pauses(pace, seed=i)
+            await pauses.start()
             for _ in range(rounds):
                 for turn in SCRIPTS[i % len(SCRIPTS)]:
                     await converse_rest(client, rasa_url, f"{tag}-{i}", [turn], tally)
-                    if pace:
-                        await asyncio.sleep(pace)
+                    await pauses.between()
 
         await asyncio.gather(*(one(i) for i in range(workers)))
     tally.ended = time.monotonic()
@@ -143,7 +165,9 @@ async def bench_stock(work: Path, workers: int, rounds: int) -> dict[str, Any]:
         cold = time.monotonic() - started
         sequential = await rest_load(url, 1, SEQUENTIAL // 4 + 1, 0.0, "seq")
         sampler = profile(processes[1].process.pid, PROFILE_SECONDS, work / "stock.prof")
+        cpu_before = {p.kind: cpu_seconds(p.process.pid) for p in processes if p.process}
         concurrent = await rest_load(url, workers, rounds, 0.0, "load")
+        cpu_after = {p.kind: cpu_seconds(p.process.pid) for p in processes if p.process}
         if sampler is not None:
             sampler.wait()
         paced = await rest_load(url, workers, rounds, PACE, "paced")
@@ -153,6 +177,7 @@ async def bench_stock(work: Path, workers: int, rounds: int) -> dict[str, Any]:
             "warm_up_errors": warm.errors,
             "sequential": figures(sequential),
             "concurrent": figures(concurrent),
+            "cpu_ms_per_msg": cpu_per_message(cpu_before, cpu_after, len(concurrent.latencies)),
             "paced": figures(paced),
             "rss_mib": memory // 2**20,
             "profile": profile_summary(work / "stock.prof"),
@@ -175,7 +200,9 @@ async def telegram_load(workers_api: TelegramWorkers, users: list[int], rounds: 
     tally = Tally()
 
     async def one(i: int, user_id: int) -> None:
-        await workers_api.converse(user_id, SCRIPTS[i % len(SCRIPTS)], tally, rounds=rounds, think=pace)
+        await workers_api.converse(
+            user_id, SCRIPTS[i % len(SCRIPTS)], tally, rounds=rounds, think=pace, seed=i
+        )
 
     await asyncio.gather(*(one(i, u) for i, u in enumerate(users)))
     tally.ended = time.monotonic()
@@ -213,10 +240,18 @@ async def registered(
     return workers, users
 
 
-async def bench_full(work: Path, workers: int, rounds: int, replicas: int) -> dict[str, Any]:
+async def bench_full(
+    work: Path, workers: int, rounds: int, replicas: int, rate_limited: bool = True
+) -> dict[str, Any]:
+    """The full path. `rate_limited`: the bots keep to Telegram's ~30 requests a second (shared
+    by the bot processes), as they must with the real Telegram; without it the figures are the
+    stack's own capacity."""
     with FakeBotApi() as api, postgres_database() as app_db, postgres_database() as tracker_db:
-        folder = work / f"full-{replicas}"
-        cluster = Cluster(folder, api.url, api.token, app_db, tracker_db, REDIS, replicas=replicas)
+        folder = work / f"full-{replicas}-{'limited' if rate_limited else 'unlimited'}"
+        extra = {} if rate_limited else {"TELEGRAM_RATE_LIMIT": "0"}
+        cluster = Cluster(
+            folder, api.url, api.token, app_db, tracker_db, REDIS, replicas=replicas, extra_env=extra
+        )
         folder.mkdir()
         started = time.monotonic()
         with cluster:
@@ -230,7 +265,9 @@ async def bench_full(work: Path, workers: int, rounds: int, replicas: int) -> di
             await telegram_load(load_workers, load_users, 1, 0.0)  # warm every replica and connection
             rasa = cluster.of("rasa")[0].process
             sampler = profile(rasa.pid, PROFILE_SECONDS, folder / "full.prof") if rasa else None
+            cpu_before = {**cluster.cpu_by_kind(), **servers_cpu()}
             concurrent = await telegram_load(load_workers, load_users, rounds, 0.0)
+            cpu_after = {**cluster.cpu_by_kind(), **servers_cpu()}
             if sampler is not None:
                 sampler.wait()
             memory = cluster.rss()
@@ -241,6 +278,7 @@ async def bench_full(work: Path, workers: int, rounds: int, replicas: int) -> di
                 "cold_start_s": round(cold, 1),
                 "sequential": figures(sequential),
                 "concurrent": figures(concurrent),
+                "cpu_ms_per_msg": cpu_per_message(cpu_before, cpu_after, len(concurrent.latencies)),
                 "paced": figures(paced),
                 "rss_mib": max(memory, cluster.rss()) // 2**20,
                 "unanswered": unanswered(app_db),
@@ -394,8 +432,11 @@ def main() -> int:
             full = asyncio.run(bench_full(work, workers, args.rounds, replicas=2))
             # The same path on one replica of each kind: how this 2-core machine would run it.
             single = asyncio.run(bench_full(work, workers, args.rounds, replicas=1))
-            runs = {"stock": stock, "full": full, "single": single}
-            save("serve", {"workers": workers, "rounds": args.rounds, "pace_s": PACE, **runs})
+            # The same without Telegram's rate limit: what the stack itself can do.
+            unlimited = asyncio.run(bench_full(work, workers, args.rounds, replicas=1, rate_limited=False))
+            runs = {"stock": stock, "full": full, "single": single, "unlimited": unlimited}
+            setup = {"workers": workers, "rounds": args.rounds, "pace_s": PACE, "pace": "random"}
+            save("serve", {**setup, **runs})
         elif args.what == "soak":
             save("soak", asyncio.run(soak(work, args.workers or 50, args.minutes)))
         elif args.what == "train":

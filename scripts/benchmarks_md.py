@@ -56,6 +56,8 @@ def _serve(data: dict[str, Any]) -> list[str]:
     runs = [("stock", stock), ("full path, 2 replicas of each kind", full)]
     if data.get("single"):
         runs.append(("full path, 1 replica of each kind", data["single"]))
+    if data.get("unlimited"):
+        runs.append(("full path, 1 of each, no Telegram rate limit", data["unlimited"]))
     m, workers = data["machine"], data["workers"]
     figures = [f for _, f in runs]
     lines = [
@@ -71,13 +73,18 @@ def _serve(data: dict[str, Any]) -> list[str]:
         "(lock store). Two replicas of each kind is the scale-out deployment (the multi-replica test); "
         "one of each is how a single machine would run it, where replicas share the same cores. "
         "Latency is from the update's POST to the bot's last message of the answer at the fake Bot API.",
+        "- **Telegram's rate limit**: the bots keep to the ~30 Bot API requests a second Telegram allows "
+        "one bot (python-telegram-bot's `AIORateLimiter`; with two bot processes 15 each), as they must "
+        "in production. Every answer is at least one request, so this caps the full path's throughput "
+        "whatever the stack can do; the last column has the limiter off (`TELEGRAM_RATE_LIMIT=0`) to "
+        "show the stack's own capacity.",
         "",
         f"| load | {' | '.join(name for name, _ in runs)} |",
         "|---|" + "---|" * len(runs),
         _row("1 worker, one message after another", *(f["sequential"] for f in figures)),
         _row(f"{workers} workers at once, no pause", *(f["concurrent"] for f in figures)),
         _row(
-            f"{workers} workers at a phone pace ({data['pace_s']:.0f} s per turn)",
+            f"{workers} workers at a phone pace ({_pace(data)})",
             *(f["paced"] for f in figures),
         ),
         "| cold start to first answer | " + " | ".join(f"{f['cold_start_s']} s" for f in figures) + " |",
@@ -86,6 +93,7 @@ def _serve(data: dict[str, Any]) -> list[str]:
     ]
     for name, run in runs[1:]:
         lines += _verdict(name.capitalize(), run, stock, workers)
+    lines += _cpu_table(runs)
     profiled = [(name, f["profile"]) for name, f in runs if f.get("profile")]
     if len(profiled) > 1:
         lines += [
@@ -98,6 +106,28 @@ def _serve(data: dict[str, Any]) -> list[str]:
             "",
         ]
     return lines
+
+
+def _cpu_table(runs: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """CPU per answered message by kind of process, while the workers talk at once."""
+    measured = [(name, f["cpu_ms_per_msg"]) for name, f in runs if f.get("cpu_ms_per_msg")]
+    if not measured:
+        return []
+    kinds = [
+        k
+        for k in ("rasa", "actions", "bot", "nginx", "postgres", "redis")
+        if any(k in c for _, c in measured)
+    ]
+    return [
+        "CPU time per answered message while the workers talk at once (all processes of a kind together; "
+        "PostgreSQL and Redis are the machine's servers):",
+        "",
+        f"| | {' | '.join(name for name, _ in measured)} |",
+        "|---|" + "---|" * len(measured),
+        *(f"| {kind} | {' | '.join(f'{c.get(kind, 0)} ms' for _, c in measured)} |" for kind in kinds),
+        f"| **total** | {' | '.join(f'**{sum(c.values()):.1f} ms**' for _, c in measured)} |",
+        "",
+    ]
 
 
 def _soak(data: dict[str, Any]) -> list[str]:
@@ -148,3 +178,10 @@ def write(folder: Path, out: Path) -> Path:
         lines += [notes.read_text().rstrip(), ""]
     out.write_text("\n".join(lines))
     return out
+
+
+def _pace(data: dict[str, Any]) -> str:
+    """Runs before the evening of 2026-11-30 paced every worker exactly `pace_s`, in lockstep."""
+    if data.get("pace") == "random":
+        return f"{data['pace_s'] / 2:.0f}–{data['pace_s'] * 1.5:.0f} s per turn, at random"
+    return f"{data['pace_s']:.0f} s per turn, all in lockstep"

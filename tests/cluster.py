@@ -31,6 +31,7 @@ from bot.db import Database
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "deuropener.tar.gz"
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf"
+TELEGRAM_LIMIT = 30.0  # Bot API requests a second Telegram allows one bot, over all its processes
 STARTUP_TIMEOUT = 600.0  # a busy 2-core machine loads two models slowly
 WEBHOOK_SECRET = "deuropener-cluster-test"
 
@@ -98,6 +99,32 @@ class Replica:
             return httpx.get(self.health, timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
+
+
+def _descendants(pid: int) -> list[int]:
+    """The process and all its descendants that are still running."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        found.append(current)
+        todo.extend(int(c) for c in children)
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time used so far by a process and its running descendants."""
+    total = 0.0
+    for current in _descendants(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def rss_bytes(pid: int) -> int:
@@ -209,7 +236,10 @@ class Cluster:
         for i in range(self.replicas):
             port, data = free_port(), self.work / f"bot-{i}"
             data.mkdir(exist_ok=True)
+            # Telegram's ~30 requests a second is for the whole bot: each process gets its share.
+            limit = self.extra_env.get("TELEGRAM_RATE_LIMIT", str(TELEGRAM_LIMIT / self.replicas))
             env = self._env(
+                TELEGRAM_RATE_LIMIT=limit,
                 TELEGRAM_BOT_TOKEN=self.token,
                 TELEGRAM_API_BASE_URL=self.api_url,
                 TELEGRAM_WEBHOOK_URL=self.webhook_url,
@@ -317,6 +347,16 @@ class Cluster:
         self.stop()
 
     # --- using it ---------------------------------------------------------------------------
+
+    def cpu_by_kind(self) -> dict[str, float]:
+        """CPU seconds used so far per kind of process (rasa, actions, bot, nginx)."""
+        used = {kind: 0.0 for kind in ("rasa", "actions", "bot")}
+        for replica in self.processes:
+            if replica.alive() and replica.process is not None:
+                used[replica.kind] += cpu_seconds(replica.process.pid)
+        if self.nginx is not None and self.nginx.poll() is None:
+            used["nginx"] = cpu_seconds(self.nginx.pid)
+        return used
 
     def rss(self) -> int:
         """Resident memory of the whole stack (every replica and nginx), in bytes."""

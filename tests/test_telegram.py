@@ -73,7 +73,6 @@ async def test_an_invited_worker_registers_with_start_code_and_is_greeted(bot_us
     assert texts.index("Welkom") < texts.index(COACH_NOTE)  # the welcome comes first
     assert buttons_of(menu)["Contactstrategie kiezen"] == "/ask_strategy"
     assert all(len(row) == 1 for row in menu.params["reply_markup"]["inline_keyboard"])
-    assert bot_user.api.calls_of("sendChatAction", after=mark)[0].params["action"] == "typing"
     # The command menu in Telegram's UI, with Dutch descriptions.
     commands = {c["command"]: c["description"] for c in bot_user.api.commands}
     assert set(commands) == ALL_COMMANDS

@@ -144,6 +144,25 @@ async def test_a_slow_rasa_says_so_and_delivers_the_answer_when_it_comes(
 
 
 @pytest.mark.integration
+async def test_typing_shows_while_a_slow_answer_is_on_its_way_and_not_before_a_quick_one(
+    tmp_path: Path, api: FakeBotApi, rasa_stack: RasaStack, rasa_proxy: TcpProxy
+) -> None:
+    settings = make_settings(tmp_path, api, rasa_stack, rasa_url=rasa_proxy.url)
+    async with running_bot(settings, api) as worker:
+        await worker.register()
+        mark = await worker.send("/privacy")  # the bot's own answer: there at once
+        await worker.answer_with("Zo ga ik om met je gegevens", after=mark)
+        assert worker.api.calls_of("sendChatAction", after=mark) == []
+
+        rasa_proxy.delay = 1.5
+        mark = await worker.send(DISTRUSTFUL)
+        answer = await worker.answer_with(ADVICE, after=mark, timeout=30)
+        actions = worker.api.calls_of("sendChatAction", after=mark)
+        assert actions and actions[0].params["action"] == "typing"
+        assert actions[0].index < answer.index  # shown while the worker waits
+
+
+@pytest.mark.integration
 async def test_a_message_pending_too_long_is_reported_as_not_processed(
     tmp_path: Path, api: FakeBotApi, rasa_stack: RasaStack, rasa_proxy: TcpProxy
 ) -> None:

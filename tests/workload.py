@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,6 +23,29 @@ from bot.db import Database
 from bot.models import Role
 from tests.cluster import deliver
 from tests.fake_bot_api import ApiCall, FakeBotApi
+
+
+class Pauses:
+    """A worker's pauses between turns, `think` seconds on average.
+
+    Without a seed every pause is exactly `think` and all workers start at once: they type in
+    lockstep, the worst burst. With one, like people on phones: the start is spread over the
+    first pause and each pause varies ±50 % at random. Seeded, so stock serving and the full
+    path see the same pauses.
+    """
+
+    def __init__(self, think: float, seed: int | None = None) -> None:
+        self.think = think
+        self._random = random.Random(seed) if seed is not None else None
+
+    async def start(self) -> None:
+        if self.think and self._random is not None:
+            await asyncio.sleep(self._random.uniform(0, self.think))
+
+    async def between(self) -> None:
+        if self.think:
+            spread = self._random.uniform(0.5, 1.5) if self._random is not None else 1.0
+            await asyncio.sleep(self.think * spread)
 
 
 @dataclass(frozen=True)
@@ -152,8 +176,16 @@ class TelegramWorkers:
         await self.say(user_id, Turn(f"/start {code}", "Welkom bij Deuropener"))
 
     async def converse(
-        self, user_id: int, script: list[Turn], tally: Tally, rounds: int = 1, think: float = 0.0
+        self,
+        user_id: int,
+        script: list[Turn],
+        tally: Tally,
+        rounds: int = 1,
+        think: float = 0.0,
+        seed: int | None = None,
     ) -> None:
+        pauses = Pauses(think, seed)
+        await pauses.start()
         for _ in range(rounds):
             for turn in script:
                 try:
@@ -161,8 +193,7 @@ class TelegramWorkers:
                     tally.latencies.append(latency)
                 except Exception as exc:  # counted, and the worker goes on
                     tally.errors.append(f"{user_id} {turn.text!r}: {exc}")
-                if think:
-                    await asyncio.sleep(think)
+                await pauses.between()
 
 
 # --- straight to Rasa's REST channel (stock serving) -------------------------------------------
