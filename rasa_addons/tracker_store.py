@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -82,7 +83,7 @@ class SnapshotSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _metadata.create_all(self.engine)
+        _create_table(self.engine)
         self._events_table = self.SQLEvent.__table__
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
@@ -125,6 +126,20 @@ class SnapshotSQLTrackerStore(SQLTrackerStore):
                 },
             )
         log.debug("Tracker of '%s' stored: %d new event(s)", tracker.sender_id, len(new))
+
+
+def _create_table(engine: sa.engine.Engine, attempts: int = 10) -> None:
+    """Create the snapshot table if it is missing. Rasa servers starting together race to
+    create it (PostgreSQL then fails all but one): look again until it is there."""
+    for attempt in range(attempts):
+        try:
+            _metadata.create_all(engine)
+            return
+        except sa.exc.SQLAlchemyError as exc:
+            if attempt == attempts - 1:
+                raise
+            log.info("Creating %s raced another server, looking again: %s", SNAPSHOT_TABLE, exc)
+            time.sleep(0.2 * (attempt + 1))
 
 
 def _event_row(sender_id: str, event: Event, data: dict[str, Any]) -> dict[str, Any]:

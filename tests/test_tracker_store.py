@@ -22,20 +22,23 @@ RASA_PYTHON = Path(os.environ.get("RASA_BIN", "rasa")).with_name("python")
 START = 1_700_000_000.0  # turn n of the scenario happens at START + 60 n; turn 8 starts a session
 
 
-def _scenario(*args: str) -> dict[str, Any]:
+def _start(*args: str) -> subprocess.Popen[str]:
     if not RASA_PYTHON.exists():
         pytest.fail(f"Rasa's environment is missing ({RASA_PYTHON}): run `make setup`")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"}
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-m", "tests.tracker_scenarios", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    pipe = subprocess.PIPE
+    args_ = [str(RASA_PYTHON), "-m", "tests.tracker_scenarios", *args]
+    return subprocess.Popen(args_, cwd=ROOT, env=env, stdout=pipe, stderr=pipe, text=True)
+
+
+def _result(process: subprocess.Popen[str]) -> dict[str, Any]:
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _scenario(*args: str) -> dict[str, Any]:
+    return _result(_start(*args))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -79,3 +82,10 @@ def test_old_events_deleted_by_retention_do_not_come_back(databases: tuple[str, 
     assert deleted > 0
     for worker in ("werker-a", "werker-b"):
         assert [t.split()[1] for t in _scenario("current", ours, worker)["texts"]] == ["10", "11"]
+
+
+def test_rasa_servers_starting_together_all_get_the_store(databases: tuple[str, str]) -> None:
+    # Replicas race to create the snapshot table in an empty database; none may fail to start.
+    _, ours = databases
+    starting = [_start("create", ours) for _ in range(4)]
+    assert [_result(process) for process in starting] == [{"created": True}] * 4

@@ -136,6 +136,9 @@ def main() -> None:
     scenario, *args = sys.argv[1:]
     if scenario == "compare":
         result = asyncio.run(compare(args[0], args[1], int(args[2]) if len(args) > 2 else 10))
+    elif scenario == "create":  # as a Rasa server starting does it
+        _store(SnapshotSQLTrackerStore, args[0])
+        result = {"created": True}
     elif scenario == "current":
         result = asyncio.run(current(args[0], args[1]))
     else:
