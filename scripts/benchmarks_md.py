@@ -92,7 +92,7 @@ def _serve(data: dict[str, Any]) -> list[str]:
         "",
     ]
     for name, run in runs[1:]:
-        lines += _verdict(name.capitalize(), run, stock, workers)
+        lines += _verdict(name[0].upper() + name[1:], run, stock, workers)
     lines += _cpu_table(runs)
     profiled = [(name, f["profile"]) for name, f in runs if f.get("profile")]
     if len(profiled) > 1:
