@@ -109,19 +109,19 @@ class SnapshotSQLTrackerStore(SQLTrackerStore):
                 with self.session_scope() as session:
                     stored = self._event_query(session, tracker.sender_id, False).count()
             new = [(event, event.as_dict()) for event in events[stored:]]
-            if new:
-                connection.execute(
-                    self._events_table.insert(), [_event_row(tracker.sender_id, *n) for n in new]
-                )
+            rows = [_event_row(tracker.sender_id, event, data) for event, data in new]
+            if rows:
+                connection.execute(self._events_table.insert(), rows)
+            # The snapshot reuses the new events' JSON from their rows: each is serialised once.
+            fresh = {id(event): row["data"] for (event, _), row in zip(new, rows, strict=True)}
             session_events = current_session(events)
-            fresh = {id(event): data for event, data in new}
-            serialised = [fresh.get(id(event)) or event.as_dict() for event in session_events]
+            texts = [fresh.get(id(event)) or json.dumps(event.as_dict()) for event in session_events]
             connection.execute(
                 _upsert(connection.dialect.name),
                 {
                     "sender_id": tracker.sender_id,
-                    "event_count": len(serialised),
-                    "data": json.dumps(serialised),
+                    "event_count": len(texts),
+                    "data": "[" + ",".join(texts) + "]",
                     "updated_at": events[-1].timestamp if events else 0.0,
                 },
             )
