@@ -35,9 +35,9 @@ def render(replies: list[Reply]) -> tuple[str, list[Button]]:
             lines.append(reply.text)
         if reply.image:
             lines.append(f"[afbeelding: {reply.image}]")
-        buttons = list(reply.buttons) or buttons
-        for number, button in enumerate(reply.buttons, start=1):
-            lines.append(f"  [{number}] {button.title}")
+        for button in reply.buttons:  # numbered on through the answer, as shown
+            buttons.append(button)
+            lines.append(f"  [{len(buttons)}] {button.title}")
     return "\n".join(lines), buttons
 
 

@@ -259,7 +259,7 @@ class Conversation:
             log.warning("Rasa answered nothing for message %s", message.id)
             replies = [Reply(texts.EMPTY_RASA_ANSWER, (MENU_BUTTON,))]
         if assessment.possible:  # maybe a crisis: the help numbers first, then the answer
-            replies = [Reply(crisis.safety_line()), *replies]
+            replies = [safety_reply(assessment.likely), *replies]
         if message.notified:
             replies = [Reply(texts.late_answer(texts.quote(message.text))), *replies]
         await self._answered(user, message, replies, outlet)
@@ -340,6 +340,11 @@ class Conversation:
         if nudges.is_action(action):  # a nudge's buttons and /nudges (bot/nudges.py)
             replies, flow = await nudges.answer(str(action), user, self._db, self._rasa)
             await self._answered(user, message, replies, outlet, flow=flow)
+            return True
+        if action and action.split(":", 1)[0] == Local.CRISIS:  # the help line's button
+            kind = crisis.kind_named(action.partition(":")[2])  # unknown data: every line
+            answer = [Reply(crisis.answer(kind), (MENU_BUTTON,))]
+            await self._answered(user, message, answer, outlet, flow="crisis")
             return True
         if action == Local.EXPORT:
             with self._db.session() as session:
@@ -479,6 +484,12 @@ LOCAL_FLOWS = {
     Local.DELETE_ASK: "privacy",
     Local.DELETE_NO: "privacy",
 }
+
+
+def safety_reply(likely: crisis.CrisisKind | None) -> Reply:
+    """The help numbers in one line, with a button to the full answer for the likely kind."""
+    payload = f"{local_button(Local.CRISIS)}:{likely.value if likely else 'general'}"
+    return Reply(crisis.safety_line(), (Button(crisis.safety_button(), payload),))
 
 
 def local_answer(action: str | None, retention_days: int = texts.DEFAULT_RETENTION_DAYS) -> list[Reply]:

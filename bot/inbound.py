@@ -40,10 +40,11 @@ class Local(StrEnum):
     FEEDBACK = "feedback"
     FEEDBACK_REPLY = "feedback_reply"
     NUDGES = "nudge:settings"  # /nudges: the reflection reminder settings
+    CRISIS = "crisis"  # the help line's button: the full crisis answer ("crisis:<kind>")
 
 
 # The bot's own buttons that carry a choice after the action ("share:case:12").
-TAPPABLE = {Local.SHARE, Local.DASHBOARD, Local.FEEDBACK}
+TAPPABLE = {Local.SHARE, Local.DASHBOARD, Local.FEEDBACK, Local.CRISIS}
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ class _Hit:
 class Assessment:
     kind: CrisisKind | None = None  # a crisis: the fixed crisis answer, at once
     possible: bool = False  # maybe one: the help numbers in one line, with the normal answer
+    likely: CrisisKind | None = None  # for a possible one: the kind it would most likely be
 
 
 def assess(text: str) -> Assessment:
@@ -241,13 +242,28 @@ def safety_line() -> str:
     return content.load("crisis")["answer"]["possible"]
 
 
+def safety_button() -> str:
+    """The title of the help line's button that opens the full crisis answer."""
+    return content.load("crisis")["answer"]["possible_button"]
+
+
+def kind_named(name: str) -> CrisisKind | None:
+    """The kind of crisis called `name` (a button's data), or None for anything else."""
+    try:
+        return CrisisKind(name)
+    except ValueError:
+        return None
+
+
 @cache
-def answer(kind: CrisisKind) -> str:
-    """The fixed Dutch answer for a crisis of this kind: short enough for a phone screen."""
+def answer(kind: CrisisKind | None) -> str:
+    """The fixed Dutch answer for a crisis of this kind (None: of an unknown kind, with every
+    line and the meldcode): short enough for a phone screen."""
     data = content.load("crisis")["answer"]
-    lines = [data["openings"][kind.value]]
-    lines += [data["lines"][key] for key in data["order"][kind.value]]
-    if kind.value in data["meldcode_for"]:
+    key = kind.value if kind is not None else "general"
+    lines = [data["openings"][key]]
+    lines += [data["lines"][line] for line in data["order"][key]]
+    if key in data["meldcode_for"]:
         lines += ["", *data["meldcode"]]
     lines += ["", data["after"], data["closing"]]
     return "\n".join(lines)

@@ -50,6 +50,11 @@ THRESHOLD = 0.15
 # cross-validation keeps false alarms ≤ 5% on the crisis sets' ordinary messages (the hard
 # ones: the same topics; the NLU data left out). See results/crisis-report.md.
 CERTAIN = 0.95
+# A message of this many words or fewer is too short to call a crisis by its wording alone: the
+# crisis answer only when the rules fire, the help line only when they see a crisis word. Every
+# short crisis message in the labelled sets has one; a flow's answers ("haar vriend", "zijn
+# vrouw", "het kind") have none and drew the classifier's guesses (tests/test_crisis.py).
+SHORT = 3
 
 
 @dataclass(frozen=True)
@@ -207,15 +212,21 @@ def _fingerprint() -> str:
 
 
 def assess(text: str) -> crisis.Assessment:
-    """Two tiers. The fixed crisis answer when the classifier is sure (`CERTAIN`) or when the
-    rules fire and the classifier finds it plausible (`THRESHOLD`); the kind from the rules when
-    they fire, else from the second classifier. Otherwise, from `THRESHOLD`: possibly a crisis,
-    and the help numbers go with the normal answer in one line."""
+    """Two tiers. The fixed crisis answer when the classifier is sure (`CERTAIN`; a message
+    longer than `SHORT`) or when the rules fire and the classifier finds it plausible
+    (`THRESHOLD`); the kind from the rules when they fire, else from the second classifier.
+    Otherwise, from `THRESHOLD`: possibly a crisis, and the help numbers go with the normal
+    answer in one line (with the kind it would likely be, for the full answer on request)."""
     model = classifier()
     probability = model.probabilities([text])[0]
     if probability < THRESHOLD:
         return crisis.Assessment()
-    rules = crisis.rules_detect(text)
-    if probability >= CERTAIN or rules is not None:
-        return crisis.Assessment(kind=rules or model.kind(text))
-    return crisis.Assessment(possible=True)
+    kind, signals = crisis.signals(text)
+    if kind is not None:
+        return crisis.Assessment(kind=kind)
+    if len(text.split()) <= SHORT:  # "haar vriend", "zijn vrouw": the answer to a flow's question
+        if not any(name.startswith("hit:") for name in signals):
+            return crisis.Assessment()
+    elif probability >= CERTAIN:
+        return crisis.Assessment(kind=model.kind(text))
+    return crisis.Assessment(possible=True, likely=model.kind(text))

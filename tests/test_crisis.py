@@ -8,7 +8,7 @@ import yaml
 
 from coach import crisis_model
 from coach.content import CONTENT_DIR
-from coach.crisis import Assessment, CrisisKind, answer, assess, detect, rules_detect, safety_line
+from coach.crisis import Assessment, CrisisKind, answer, assess, detect, kind_named, rules_detect, safety_line
 from scripts.crisis_report import tiers, training_threshold
 from scripts.privacy_report import (
     TARGETS,
@@ -336,6 +336,7 @@ HELD_OUT_TIERS = {
     "crisis_blind9": (42, 39, 1, 6),
     "crisis_blind10": (42, 38, 1, 4),
     "crisis_blind11": (42, 38, 3, 8),
+    "crisis_blind13": (60, 53, 2, 0),
 }
 
 
@@ -360,10 +361,20 @@ def test_an_unsure_message_gets_the_help_line_and_its_normal_answer() -> None:
         "mijn cliënt is niet suïcidaal, maar wel somber",
         "hij heeft wel eens gezegd dat het leven zwaar is",
     ):
-        assert assess(text) == Assessment(possible=True), text
+        got = assess(text)
+        assert got.possible and got.kind is None, text
+        assert got.likely == CrisisKind.SUICIDE, text  # what its button's full answer is about
     assert assess("welke stappen heeft de meldcode?") == Assessment()
     line = safety_line()
     assert all(n in line for n in ("112", "113", "0800-0113", "0800-2000")) and len(line) < 250
+
+
+def test_the_full_answer_of_an_unknown_kind_has_every_number_and_the_meldcode() -> None:
+    # What the help line's button gives when its data names no kind (an old or altered button).
+    assert kind_named("suicide") == CrisisKind.SUICIDE and kind_named("iets") is None
+    general = answer(None)
+    assert all(n in general for n in ("112", "113", "0800-0113", "0800-2000", "huisartsenpost"))
+    assert "meldcode in vijf stappen" in general and "Ik ben een coach" in general
 
 
 def test_the_classifier_never_sees_the_held_out_batch(blind_batches: list[BlindBatch]) -> None:
@@ -398,3 +409,13 @@ def test_the_trained_model_is_kept_and_loaded_from_the_cache() -> None:
         )
     finally:
         crisis_model.classifier.cache_clear()
+
+
+def test_a_short_answer_to_a_flow_question_is_no_crisis() -> None:
+    # "Van wie komt het signaal?" — the classifier alone once gave "haar vriend" the crisis
+    # answer and "zijn vrouw" the help line; a few words without a crisis word get neither.
+    for text in ("haar vriend", "zijn vrouw", "de dochter", "het kind", "zijn moeder", "heel ernstig"):
+        assert assess(text) == Assessment(), text
+    # A short message with a crisis word still gets the answer.
+    assert detect("hij is bewusteloos") == CrisisKind.MEDICAL
+    assert detect("ze is suïcidaal nu") == CrisisKind.SUICIDE

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from coach import content
-from coach.crisis import safety_line
+from coach.crisis import safety_button, safety_line
 from tests.rasa_stack import RasaStack
 from tests.test_chat import _chat
 
@@ -42,10 +42,16 @@ def test_an_unsure_message_gets_the_help_numbers_and_the_flow_goes_on(
     output = _chat(
         tmp_path,
         rasa_stack,
-        "hoi\n2\ncliënt A\nhij heeft wel eens gezegd dat het leven zwaar is\nexit\n",
+        # The help line's button is [1], the question's own buttons come after it; then the
+        # worker taps it after all, and answers question 2.
+        "hoi\n2\ncliënt A\nhij heeft wel eens gezegd dat het leven zwaar is\n1\nde buurvrouw\nexit\n",
     )
     line = safety_line()
     assert line in output  # the help numbers in one line ...
-    openings = content.load("crisis")["answer"]["openings"].values()
-    assert not any(opening in output for opening in openings)  # ... not the crisis answer
-    assert "vraag 2 van 8" in output.split(line, 1)[1]  # the message answered question 1
+    before_tap, after_tap = output.split(f"[1] {safety_button()}", 1)
+    openings = content.load("crisis")["answer"]["openings"]
+    assert not any(opening in before_tap for opening in openings.values())  # ... not the crisis answer
+    assert "vraag 2 van 8" in after_tap  # the message answered question 1
+    full, after_full = after_tap.split(openings["suicide"], 1)[1].split("Ik ben een coach", 1)
+    assert "113" in full and "0800-0113" in full and "112" in full  # the full answer on one tap
+    assert "vraag 3 van 8" in after_full  # and the flow goes on where it was

@@ -141,6 +141,7 @@ def test_tapped_buttons() -> None:
     assert (rasa.kind, rasa.text, rasa.for_rasa) == (Kind.BUTTON, "Zeer wantrouwig", True)
     assert inbound.tapped("bot:delete_yes", "Ja, wis alles").payload == Local.DELETE_YES
     assert inbound.tapped("bot:iets_anders", None).payload == Local.STALE_BUTTON
+    assert inbound.tapped("bot:crisis:child_abuse", "🚨 Het is nu acuut").payload == "crisis:child_abuse"
     assert inbound.tapped("knop-van-een-oude-versie", None).payload == Local.STALE_BUTTON
     assert inbound.tapped(None, None).payload == Local.STALE_BUTTON
 
