@@ -18,6 +18,8 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from bot.models import Role, Stranger
+from coach import content
+from coach.crisis import safety_button, safety_line
 from tests.bot_harness import TelegramUser, buttons_of, invite, make_settings, running_bot
 from tests.fake_bot_api import FakeBotApi
 from tests.rasa_stack import RasaStack
@@ -29,6 +31,7 @@ ONLY_TEXT = "alleen getypte tekst"
 NOT_INVITED = "werkt alleen op uitnodiging"
 CODE_NOT_VALID = "Deze uitnodigingscode werkt niet"
 MENU = "Hiermee kan ik je helpen"
+OPENINGS = content.load("crisis")["answer"]["openings"]
 ALL_COMMANDS = {"start", "help", "menu", "stop", "privacy", "mijngegevens", "verwijder"}
 ALL_COMMANDS |= {"verloop"}  # the chart of the reflections
 ALL_COMMANDS |= {"nudges"}  # the reflection reminders
@@ -263,6 +266,22 @@ async def test_garbled_callback_data_gets_a_friendly_answer_and_the_menu(worker:
     assert buttons_of(answer) == {"Menu": "/ask_capabilities"}
     mark = await worker.tap(answer.result["message_id"], "/ask_capabilities")  # and the menu works
     await worker.answer_with(MENU, after=mark)
+
+
+async def test_the_help_line_button_opens_the_full_crisis_answer(worker: TelegramUser) -> None:
+    # An unsure message: the help numbers in one line, with a button, and the normal answer.
+    mark = await worker.send("hij heeft wel eens gezegd dat het leven zwaar is")
+    line = await worker.answer_with(safety_line(), after=mark)
+    assert buttons_of(line) == {safety_button(): "bot:crisis:suicide"}
+    mark = await worker.tap(line.result["message_id"], "bot:crisis:suicide")
+    full = await worker.answer_with(OPENINGS["suicide"], after=mark)
+    assert "0800-0113" in full.params["text"] and "Ik ben een coach" in full.params["text"]
+    assert len(worker.api.calls_of("answerCallbackQuery", after=mark)) == 1
+    # An altered button still gets help: every line and the meldcode. (A second tap on the
+    # same keyboard is ignored, so this one is on a message the bot doesn't know.)
+    mark = await worker.tap(4243, "bot:crisis:iets-anders")
+    general = await worker.answer_with(OPENINGS["general"], after=mark)
+    assert "0800-2000" in general.params["text"] and "meldcode in vijf stappen" in general.params["text"]
 
 
 # --- privacy commands -----------------------------------------------------------------------
