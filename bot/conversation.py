@@ -32,7 +32,7 @@ from bot.leases import Leases
 from bot.models import Message, Status, User
 from bot.rasa_client import RasaClient, RasaUnavailable, RasaUnreachable
 from bot.rasa_tracker import RasaTrackerStore
-from bot.replies import MENU_BUTTON, Button, Reply
+from bot.replies import MENU_BUTTON, Button, Reply, crisis_reply
 from bot.settings import Settings, dashboard_base_url
 from coach import crisis, input_check
 from coach.reflection import chart_case
@@ -244,8 +244,7 @@ class Conversation:
             return True
         assessment = crisis.assess(text) if message.payload is None else crisis.Assessment()
         if assessment.kind is not None:  # a fixed answer at once; Rasa's flow stays where it was
-            answer = [Reply(crisis.answer(assessment.kind), (MENU_BUTTON,))]
-            await self._answered(user, message, answer, outlet, flow="crisis")
+            await self._answered(user, message, [crisis_reply(assessment.kind)], outlet, flow="crisis")
             return True
 
         replies = await self._answer_from_before_a_crash(user, message)
@@ -341,9 +340,9 @@ class Conversation:
             replies, flow = await nudges.answer(str(action), user, self._db, self._rasa)
             await self._answered(user, message, replies, outlet, flow=flow)
             return True
-        if action and action.split(":", 1)[0] == Local.CRISIS:  # the help line's button
-            kind = crisis.kind_named(action.partition(":")[2])  # unknown data: every line
-            answer = [Reply(crisis.answer(kind), (MENU_BUTTON,))]
+        head, _, choice = (action or "").partition(":")
+        if head == Local.CRISIS:  # the help line's button; unknown data gets every line
+            answer = [crisis_reply(crisis.kind_named(choice))]
             await self._answered(user, message, answer, outlet, flow="crisis")
             return True
         if action == Local.EXPORT:

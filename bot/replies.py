@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from coach import crisis
+
 
 @dataclass(frozen=True)
 class Button:
@@ -31,3 +33,8 @@ class Reply:
 
 MENU_PAYLOAD = "/ask_capabilities"
 MENU_BUTTON = Button("Menu", MENU_PAYLOAD)
+
+
+def crisis_reply(kind: crisis.CrisisKind | None) -> Reply:
+    """The fixed crisis answer (every line and the meldcode when the kind is unknown), with the menu."""
+    return Reply(crisis.answer(kind), (MENU_BUTTON,))

@@ -13,7 +13,7 @@ from bot.dashboard import queries
 from bot.dashboard.scope import LINK_KIND, Scope
 from bot.models import Direction, Message, Status, User
 from bot.models.dashboard import Comment
-from bot.replies import MENU_BUTTON, Button, Reply
+from bot.replies import Button, Reply, crisis_reply
 from coach import crisis
 
 MAX_COMMENT = 2000
@@ -139,5 +139,5 @@ def store_reply(session: Session, user: User, text: str | None) -> list[Reply]:
     replies = [Reply(texts.FEEDBACK_REPLIED)]
     kind = crisis.detect(comment.reply)  # a reply is read by the supervisor later: answer a crisis now
     if kind is not None:
-        replies.append(Reply(crisis.answer(kind), (MENU_BUTTON,)))
+        replies.append(crisis_reply(kind))
     return replies
